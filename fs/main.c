@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rdmafs: a passthrough FUSE filesystem over a DAX backing directory that
+ * mediates every change of the block map under ranges pinned for RDMA.
+ *
+ * main() opens BACKING before mounting, so that BACKING may be the same
+ * path as MOUNTPOINT: the daemon then serves the directory from underneath
+ * its own mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rdmafs.h"
+
+void rfs_itable_add_root(struct rfs *fs);
+
+static double default_timeout(int cache)
+{
+	switch (cache) {
+	case RFS_CACHE_NEVER:
+		return 0;
+	case RFS_CACHE_ALWAYS:
+		return 86400;
+	default:
+		return 1;
+	}
+}
+
+/* Raises the soft open-file limit to the hard one and sizes the cache. */
+static unsigned int fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20)
+		return 1u << 19;
+	return rl.rlim_cur > 64 ? (unsigned int)(rl.rlim_cur / 2) : 16;
+}
+
+/* True when open_by_handle_at works on this filesystem for this process. */
+static bool probe_handles(int root_fd)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char f[128];
+	} h;
+	int mnt, fd;
+
+	h.fh.handle_bytes = sizeof(h.f);
+	if (name_to_handle_at(root_fd, "", &h.fh, &mnt, AT_EMPTY_PATH) < 0)
+		return false;
+	fd = open_by_handle_at(root_fd, &h.fh, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* The mount ID of the topmost mount at @path, if it is an rdmafs mount. */
+static bool is_rdmafs_mount(const char *path)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[PATH_MAX], fstype[256];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%255s", fstype) != 1)
+			continue;
+		/* The last mount on the path is the visible one. */
+		if (strcmp(mnt, path) == 0)
+			found = strcmp(fstype, "fuse.rdmafs") == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static int check_paths(struct rfs_opts *o)
+{
+	struct stat st;
+	char real[PATH_MAX];
+
+	if (stat(o->backing, &st) < 0) {
+		fprintf(stderr, "rdmafs: backing directory %s: %s\n",
+			o->backing, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "rdmafs: backing %s: %s\n", o->backing,
+			strerror(ENOTDIR));
+		return -1;
+	}
+	if (stat(o->mountpoint, &st) < 0) {
+		fprintf(stderr, "rdmafs: mountpoint %s: %s\n", o->mountpoint,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "rdmafs: mountpoint %s: %s\n", o->mountpoint,
+			strerror(ENOTDIR));
+		return -1;
+	}
+	if (realpath(o->mountpoint, real) && is_rdmafs_mount(real)) {
+		fprintf(stderr,
+			"rdmafs: mountpoint %s is busy: rdmafs is already mounted there\n",
+			o->mountpoint);
+		return -1;
+	}
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		fprintf(stderr,
+			"rdmafs: /dev/fuse: %s (load the fuse module: modprobe fuse)\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup(struct rfs *fs)
+{
+	unsigned int cap;
+	int err;
+
+	fs->is_root = geteuid() == 0;
+	fs->timeout = fs->o.timeout >= 0 ? fs->o.timeout
+					 : default_timeout(fs->o.cache);
+	cap = fd_budget();
+	if (fs->o.fd_cache)
+		cap = fs->o.fd_cache;
+	err = fdc_init(&fs->fdc, cap);
+	if (err)
+		return err;
+
+	fs->root_fd = open(fs->o.backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs->root_fd < 0) {
+		err = -errno;
+		fprintf(stderr, "rdmafs: couldn't open %s: %s\n", fs->o.backing,
+			strerror(errno));
+		return err;
+	}
+	/* Handles are decoded relative to a real (not O_PATH) descriptor. */
+	fs->mount_fd = open(fs->o.backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->mount_fd < 0) {
+		err = -errno;
+		fprintf(stderr, "rdmafs: couldn't open %s: %s\n", fs->o.backing,
+			strerror(errno));
+		return err;
+	}
+	fs->handles = probe_handles(fs->mount_fd);
+	if (!fs->handles)
+		fprintf(stderr,
+			"rdmafs: warning: file handles unavailable here (needs root and a filesystem that exports them); holding one descriptor per inode\n");
+
+	err = rfs_itable_init(fs);
+	if (err)
+		return err;
+	{
+		struct stat st;
+
+		if (fstat(fs->root_fd, &st) < 0)
+			return -errno;
+		fs->root.dev = st.st_dev;
+		fs->root.ino = st.st_ino;
+		fs->root.type = S_IFDIR;
+		fs->root.fixed_fd = fs->root_fd;
+		fs->root.mount_fd = fs->mount_fd;
+		fs->root.nlookup = 2;
+		fdc_entry_init(&fs->root.fdc);
+	}
+	rfs_itable_add_root(fs);
+	return 0;
+}
+
+static void add_mount_opts(struct fuse_args *args, struct rfs *fs)
+{
+	char *fsname;
+
+	/* The kernel checks permissions from the attributes we return. */
+	fuse_opt_add_arg(args, "-odefault_permissions");
+	if (asprintf(&fsname, "-ofsname=%s", fs->o.backing) > 0) {
+		/* fuse_opt splits on commas: escape them in the path. */
+		fuse_opt_add_arg(args, fsname);
+		free(fsname);
+	}
+	fuse_opt_add_arg(args, "-osubtype=rdmafs");
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_loop_config *cfg = NULL;
+	struct fuse_session *se;
+	struct rfs fs;
+	int ret = 1;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.root_fd = -1;
+	fs.mount_fd = -1;
+	/* Modes arrive already masked by the caller's umask. */
+	umask(0);
+
+	if (rfs_parse_opts(&args, &fs.o) < 0)
+		goto out_args;
+	if (check_paths(&fs.o) < 0)
+		goto out_args;
+	if (setup(&fs) < 0)
+		goto out_fs;
+	add_mount_opts(&args, &fs);
+
+	se = fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), &fs);
+	if (!se)
+		goto out_fs;
+	fs.se = se;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, fs.o.mountpoint) != 0) {
+		fprintf(stderr, "rdmafs: couldn't mount on %s\n",
+			fs.o.mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(fs.o.foreground) != 0)
+		goto out_unmount;
+
+	if (fs.o.max_threads == 1) {
+		ret = fuse_session_loop(se);
+	} else {
+		cfg = fuse_loop_cfg_create();
+		if (!cfg)
+			goto out_unmount;
+		fuse_loop_cfg_set_max_threads(cfg, fs.o.max_threads);
+		fuse_loop_cfg_set_idle_threads(cfg, fs.o.max_threads);
+		ret = fuse_session_loop_mt(se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	/* A signal (SIGTERM, SIGINT) is a normal way to stop. */
+	ret = ret < 0 ? 1 : 0;
+
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_fs:
+	if (fs.itab.buckets)
+		rfs_itable_destroy(&fs);
+	if (fs.root_fd >= 0)
+		close(fs.root_fd);
+	if (fs.mount_fd >= 0)
+		close(fs.mount_fd);
+	fdc_destroy(&fs.fdc);
+out_args:
+	free(fs.o.backing);
+	free(fs.o.mountpoint);
+	free(fs.o.cache_str);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The low-level handlers, grouped by file; ops.c puts them in the table. */
+#ifndef RDMAFS_OPS_H
+#define RDMAFS_OPS_H
+
+#include <stdio.h>
+
+#include "rdmafs.h"
+
+/* ops_entry.c: names */
+void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void rfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void rfs_forget_multi(fuse_req_t req, size_t count,
+		      struct fuse_forget_data *forgets);
+void rfs_readlink(fuse_req_t req, fuse_ino_t ino);
+void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       dev_t rdev);
+void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode);
+void rfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		 const char *name);
+void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
+	      const char *name);
+void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void rfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags);
+/* Creates @name as the caller; @fn does the creating call. */
+int rfs_create_as_caller(fuse_req_t req, int (*fn)(void *arg), void *arg);
+
+/* ops_attr.c: attributes, xattrs, statfs, access */
+void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+		 struct fuse_file_info *fi);
+void rfs_statfs(fuse_req_t req, fuse_ino_t ino);
+void rfs_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags);
+void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size);
+void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ops_file.c: open files and their data */
+void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi);
+void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void rfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+		   off_t off, struct fuse_file_info *fi);
+void rfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi);
+void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		   off_t length, struct fuse_file_info *fi);
+void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			 off_t off_out, struct fuse_file_info *fi_out,
+			 size_t len, int flags);
+void rfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi);
+
+/* ops_dir.c: directories */
+void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void rfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void rfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
+
+static inline struct rfs_file *rfs_file_of(struct fuse_file_info *fi)
+{
+	return (struct rfs_file *)(uintptr_t)fi->fh;
+}
+
+/* "/proc/self/fd/N" for an O_PATH descriptor: the way to reach it by path. */
+static inline void rfs_fd_path(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+#endif

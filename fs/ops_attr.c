@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Attributes, extended attributes, statfs and access.
+ *
+ * An inode's cached descriptor is opened with O_PATH, which most calls
+ * accept through AT_EMPTY_PATH; the rest (chmod, truncate, the xattr
+ * calls) reach the inode through its /proc/self/fd link, which names the
+ * inode itself and never follows a symlink stored in it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+static int stat_inode(struct rfs *fs, struct rfs_inode *in,
+		      struct fuse_file_info *fi, struct stat *st)
+{
+	int fd, res;
+
+	if (fi && fi->fh)
+		return fstat(rfs_file_of(fi)->fd, st) < 0 ? -errno : 0;
+	fd = rfs_ifd_get(fs, in);
+	if (fd < 0)
+		return fd;
+	res = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	res = res < 0 ? -errno : 0;
+	rfs_ifd_put(fs, in);
+	return res;
+}
+
+void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = rfs_of(req);
+	struct stat st;
+	int err = stat_inode(fs, rfs_inode(req, ino), fi, &st);
+
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+static int set_times(int fd, const char *path, const struct stat *attr,
+		     int valid, bool symlink, bool have_fh)
+{
+	struct timespec tv[2] = {
+		{ .tv_nsec = UTIME_OMIT },
+		{ .tv_nsec = UTIME_OMIT },
+	};
+
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+
+	if (have_fh)
+		return futimens(fd, tv) < 0 ? -errno : 0;
+	if (symlink)
+		return utimensat(fd, "", tv,
+				 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+			       ? -errno
+			       : 0;
+	return utimensat(AT_FDCWD, path, tv, 0) < 0 ? -errno : 0;
+}
+
+void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+		 struct fuse_file_info *fi)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	bool have_fh = fi && fi->fh;
+	int fd, err = 0;
+	char path[64];
+	struct stat st;
+
+	fd = have_fh ? rfs_file_of(fi)->fd : rfs_ifd_get(fs, in);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	rfs_fd_path(path, sizeof(path), fd);
+
+	if (valid & FUSE_SET_ATTR_MODE) {
+		if (have_fh)
+			err = fchmod(fd, attr->st_mode);
+		else
+			err = chmod(path, attr->st_mode);
+		if (err < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid =
+			valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid =
+			valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		if (have_fh)
+			err = ftruncate(fd, attr->st_size);
+		else
+			err = truncate(path, attr->st_size);
+		if (err < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		err = set_times(fd, path, attr, valid, S_ISLNK(in->type),
+				have_fh);
+		if (err)
+			goto out;
+	}
+out:
+	if (!have_fh)
+		rfs_ifd_put(fs, in);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	err = stat_inode(fs, in, fi, &st);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	fuse_reply_attr(req, &st, fs->timeout);
+}
+
+void rfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	struct statvfs sv;
+	int fd = rfs_ifd_get(fs, in), res;
+
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	res = fstatvfs(fd, &sv) < 0 ? errno : 0;
+	rfs_ifd_put(fs, in);
+	if (res)
+		return (void)fuse_reply_err(req, res);
+	fuse_reply_statfs(req, &sv);
+}
+
+void rfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	struct rfs_cred c;
+	int fd, err;
+
+	fd = rfs_ifd_get(fs, in);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	err = rfs_cred_enter(req, &c, true);
+	if (!err) {
+		/* AT_EACCESS: check with the fsuid we just took on. */
+		if (faccessat(fd, "", mask, AT_EMPTY_PATH | AT_EACCESS) < 0)
+			err = -errno;
+		rfs_cred_leave(&c);
+	}
+	rfs_ifd_put(fs, in);
+	fuse_reply_err(req, -err);
+}
+
+/* The xattr calls share this: resolve the inode, run @fn on its path. */
+static ssize_t with_path(fuse_req_t req, fuse_ino_t ino,
+			 ssize_t (*fn)(const char *path, void *arg), void *arg)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	char path[64];
+	ssize_t res;
+	int fd = rfs_ifd_get(fs, in);
+
+	if (fd < 0)
+		return fd;
+	rfs_fd_path(path, sizeof(path), fd);
+	res = fn(path, arg);
+	rfs_ifd_put(fs, in);
+	return res;
+}
+
+struct xa_args {
+	const char *name;
+	const char *value;
+	char *buf;
+	size_t size;
+	int flags;
+};
+
+static ssize_t xa_set(const char *path, void *arg)
+{
+	struct xa_args *a = arg;
+
+	return setxattr(path, a->name, a->value, a->size, a->flags) < 0 ? -errno
+									: 0;
+}
+
+static ssize_t xa_get(const char *path, void *arg)
+{
+	struct xa_args *a = arg;
+	ssize_t n = getxattr(path, a->name, a->buf, a->size);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t xa_list(const char *path, void *arg)
+{
+	struct xa_args *a = arg;
+	ssize_t n = listxattr(path, a->buf, a->size);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t xa_remove(const char *path, void *arg)
+{
+	struct xa_args *a = arg;
+
+	return removexattr(path, a->name) < 0 ? -errno : 0;
+}
+
+void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags)
+{
+	struct xa_args a = {
+		.name = name, .value = value, .size = size, .flags = flags
+	};
+
+	fuse_reply_err(req, (int)-with_path(req, ino, xa_set, &a));
+}
+
+static void reply_xattr_data(fuse_req_t req, ssize_t n, char *buf, size_t size)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct xa_args a = { .name = name, .size = size };
+	ssize_t n;
+
+	if (size) {
+		a.buf = malloc(size);
+		if (!a.buf)
+			return (void)fuse_reply_err(req, ENOMEM);
+	}
+	n = with_path(req, ino, xa_get, &a);
+	reply_xattr_data(req, n, a.buf, size);
+	free(a.buf);
+}
+
+void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct xa_args a = { .size = size };
+	ssize_t n;
+
+	if (size) {
+		a.buf = malloc(size);
+		if (!a.buf)
+			return (void)fuse_reply_err(req, ENOMEM);
+	}
+	n = with_path(req, ino, xa_list, &a);
+	reply_xattr_data(req, n, a.buf, size);
+	free(a.buf);
+}
+
+void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct xa_args a = { .name = name };
+
+	fuse_reply_err(req, (int)-with_path(req, ino, xa_remove, &a));
+}

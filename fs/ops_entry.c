@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Operations on names: lookup and forget, creating and removing entries,
+ * rename and link.  Every call is relative to a directory descriptor with
+ * a single path component and AT_SYMLINK_NOFOLLOW semantics, so nothing
+ * here follows a symlink out of the backing tree.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ops.h"
+
+static void reply_entry_or_err(fuse_req_t req, int err,
+			       struct fuse_entry_param *e)
+{
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_entry(req, e);
+}
+
+void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct rfs *fs = rfs_of(req);
+	int err = rfs_do_lookup(fs, rfs_inode(req, parent), name, &e);
+
+	if (err == -ENOENT && fs->timeout > 0) {
+		/* A negative entry: the kernel may cache the absence too. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->timeout;
+		err = 0;
+	}
+	reply_entry_or_err(req, err, &e);
+}
+
+void rfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	rfs_forget_one(rfs_of(req), rfs_inode(req, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+void rfs_forget_multi(fuse_req_t req, size_t count,
+		      struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		rfs_forget_one(rfs_of(req), rfs_inode(req, forgets[i].ino),
+			       forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+void rfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	char buf[PATH_MAX + 1];
+	ssize_t n;
+	int fd = rfs_ifd_get(fs, in);
+
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
+	rfs_ifd_put(fs, in);
+	if (n < 0)
+		return (void)fuse_reply_err(req, (int)-n);
+	if (n == sizeof(buf))
+		return (void)fuse_reply_err(req, ENAMETOOLONG);
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+int rfs_create_as_caller(fuse_req_t req, int (*fn)(void *arg), void *arg)
+{
+	struct rfs_cred c;
+	int err, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		err = rfs_cred_enter(req, &c, attempt > 0);
+		if (err)
+			return err;
+		err = fn(arg);
+		rfs_cred_leave(&c);
+		/*
+		 * Refused without the caller's supplementary groups: the
+		 * directory may be writable through one of them.
+		 */
+		if (!c.switched || (err != -EACCES && err != -EPERM))
+			break;
+	}
+	return err;
+}
+
+struct mk_args {
+	int dfd;
+	const char *name;
+	mode_t mode;
+	dev_t rdev;
+	const char *link;
+};
+
+static int mk_call(void *arg)
+{
+	struct mk_args *a = arg;
+	int res;
+
+	if (a->link)
+		res = symlinkat(a->link, a->dfd, a->name);
+	else if (S_ISDIR(a->mode))
+		res = mkdirat(a->dfd, a->name, a->mode & ~S_IFMT);
+	else
+		res = mknodat(a->dfd, a->name, a->mode, a->rdev);
+	return res < 0 ? -errno : 0;
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev, const char *link)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *dir = rfs_inode(req, parent);
+	struct fuse_entry_param e;
+	struct mk_args a = {
+		.name = name, .mode = mode, .rdev = rdev, .link = link
+	};
+	int err;
+
+	a.dfd = rfs_ifd_get(fs, dir);
+	if (a.dfd < 0)
+		return (void)fuse_reply_err(req, -a.dfd);
+	err = rfs_create_as_caller(req, mk_call, &a);
+	rfs_ifd_put(fs, dir);
+	if (!err)
+		err = rfs_do_lookup(fs, dir, name, &e);
+	reply_entry_or_err(req, err, &e);
+}
+
+void rfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       dev_t rdev)
+{
+	make_node(req, parent, name, mode, rdev, NULL);
+}
+
+void rfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | mode, 0, NULL);
+}
+
+void rfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		 const char *name)
+{
+	make_node(req, parent, name, S_IFLNK, 0, link);
+}
+
+void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
+	      const char *name)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	struct rfs_inode *dir = rfs_inode(req, parent);
+	struct fuse_entry_param e;
+	char path[64];
+	int fd, dfd, err = 0;
+
+	fd = rfs_ifd_get(fs, in);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	dfd = rfs_ifd_get(fs, dir);
+	if (dfd < 0) {
+		rfs_ifd_put(fs, in);
+		return (void)fuse_reply_err(req, -dfd);
+	}
+	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works for anyone. */
+	if (fs->is_root) {
+		if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0)
+			err = -errno;
+	} else {
+		rfs_fd_path(path, sizeof(path), fd);
+		if (linkat(AT_FDCWD, path, dfd, name, AT_SYMLINK_FOLLOW) < 0)
+			err = -errno;
+	}
+	rfs_ifd_put(fs, dir);
+	rfs_ifd_put(fs, in);
+	if (!err)
+		err = rfs_do_lookup(fs, dir, name, &e);
+	reply_entry_or_err(req, err, &e);
+}
+
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 int flags)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *dir = rfs_inode(req, parent);
+	int dfd = rfs_ifd_get(fs, dir), err = 0;
+
+	if (dfd < 0)
+		return (void)fuse_reply_err(req, -dfd);
+	if (unlinkat(dfd, name, flags) < 0)
+		err = errno;
+	rfs_ifd_put(fs, dir);
+	fuse_reply_err(req, err);
+}
+
+void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, 0);
+}
+
+void rfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, AT_REMOVEDIR);
+}
+
+void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *from = rfs_inode(req, parent);
+	struct rfs_inode *to = rfs_inode(req, newparent);
+	int ofd, nfd, err = 0;
+
+	ofd = rfs_ifd_get(fs, from);
+	if (ofd < 0)
+		return (void)fuse_reply_err(req, -ofd);
+	nfd = rfs_ifd_get(fs, to);
+	if (nfd < 0) {
+		rfs_ifd_put(fs, from);
+		return (void)fuse_reply_err(req, -nfd);
+	}
+	if (renameat2(ofd, name, nfd, newname, flags) < 0)
+		err = errno;
+	rfs_ifd_put(fs, to);
+	rfs_ifd_put(fs, from);
+	fuse_reply_err(req, err);
+}

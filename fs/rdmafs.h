@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * State shared by the daemon's files: the mount, the inode table and the
+ * open-file objects.
+ */
+#ifndef RDMAFS_FS_H
+#define RDMAFS_FS_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "rdmafs/fdcache.h"
+
+enum rfs_cache_mode {
+	RFS_CACHE_NEVER,
+	RFS_CACHE_AUTO,
+	RFS_CACHE_ALWAYS,
+};
+
+struct rfs_opts {
+	char *backing;
+	char *mountpoint;
+	int foreground;
+	int debug;
+	char *cache_str;
+	int cache; /* enum rfs_cache_mode */
+	double timeout; /* attr/entry timeout; < 0: from cache mode */
+	int writeback;
+	int splice; /* splice reads and writes through the kernel */
+	unsigned int fd_cache; /* idle descriptors kept */
+	unsigned int max_threads;
+};
+
+/* A backing inode the kernel knows about. */
+struct rfs_inode {
+	struct rfs_inode *hnext; /* hash chain */
+	dev_t dev;
+	ino_t ino;
+	mode_t type; /* S_IFMT bits; fixed for the inode's life */
+	uint64_t nlookup; /* under the table lock */
+	/*
+	 * The inode is named by a file handle and reopened through the
+	 * descriptor cache.  Where the backing filesystem cannot give a
+	 * handle, or for the root, a descriptor is held for the inode's
+	 * life instead (fixed_fd >= 0).
+	 */
+	struct file_handle *handle;
+	int mount_fd;
+	int fixed_fd;
+	struct fdc_entry fdc;
+};
+
+struct rfs_itable {
+	pthread_mutex_t lock;
+	struct rfs_inode **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
+/* One filesystem per backing device: open_by_handle_at needs one of its fds. */
+struct rfs_devfd {
+	dev_t dev;
+	int fd;
+};
+
+struct rfs {
+	struct rfs_opts o;
+	int root_fd; /* the backing directory, opened before mounting */
+	int mount_fd; /* the same, not O_PATH: for open_by_handle_at */
+	struct rfs_inode root;
+	struct rfs_itable itab;
+	struct fdc fdc;
+	pthread_mutex_t dev_lock;
+	struct rfs_devfd *devs;
+	size_t ndevs;
+	bool is_root; /* the daemon runs as uid 0 and acts for callers */
+	bool handles; /* open_by_handle_at works here */
+	double timeout;
+	struct fuse_session *se;
+};
+
+/* An open regular file. */
+struct rfs_file {
+	int fd;
+	int flags;
+	bool direct; /* opened O_DIRECT: I/O needs aligned buffers */
+};
+
+static inline struct rfs *rfs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* inode.c */
+int rfs_itable_init(struct rfs *fs);
+void rfs_itable_destroy(struct rfs *fs);
+struct rfs_inode *rfs_inode(fuse_req_t req, fuse_ino_t ino);
+/* An O_PATH descriptor for @in, valid until rfs_ifd_put(). */
+int rfs_ifd_get(struct rfs *fs, struct rfs_inode *in);
+void rfs_ifd_put(struct rfs *fs, struct rfs_inode *in);
+/* Reopens @in with @flags (no O_CREAT); returns an fd or -errno. */
+int rfs_inode_open(struct rfs *fs, struct rfs_inode *in, int flags);
+/*
+ * Looks @name up under @dir and fills @e; takes a lookup reference.
+ * Returns 0 or -errno.
+ */
+int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		  struct fuse_entry_param *e);
+void rfs_forget_one(struct rfs *fs, struct rfs_inode *in, uint64_t n);
+
+/* creds.c */
+struct rfs_cred {
+	uid_t uid;
+	gid_t gid;
+	bool switched;
+	bool groups;
+};
+/* Act as the caller for creating files (owner, group, permission). */
+int rfs_cred_enter(fuse_req_t req, struct rfs_cred *c, bool with_groups);
+void rfs_cred_leave(struct rfs_cred *c);
+
+/* options.c */
+int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o);
+void rfs_usage(const char *prog);
+
+/* ops.c: the operation table */
+extern const struct fuse_lowlevel_ops rfs_ops;
+
+#endif

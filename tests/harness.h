@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Mount-test harness: a real rdmafs daemon over a real scratch backing
+ * directory.  The backing directory is a loop-mounted XFS image with
+ * reflink where mkfs.xfs and loop devices are available (the closest
+ * thing to the DAX XFS rdmafs is made for), else a plain temp directory.
+ */
+#ifndef RDMAFS_TEST_HARNESS_H
+#define RDMAFS_TEST_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define SKIP_CODE 77
+
+struct mnt {
+	char scratch[256]; /* temp dir holding everything below */
+	char backing[PATH_MAX]; /* the backing directory */
+	char mountpoint[PATH_MAX]; /* where rdmafs is mounted */
+	char img[PATH_MAX]; /* the XFS image, when xfs */
+	bool xfs; /* backing is a loop-mounted XFS */
+	bool overmount; /* mountpoint == backing */
+	pid_t daemon; /* rdmafs -f, our child */
+};
+
+/* Exits with 77 unless we are root and /dev/fuse is usable. */
+void harness_require_root_fuse(void);
+
+/* The rdmafs binary: $RDMAFS_BIN, set by meson. */
+const char *harness_rdmafs_bin(void);
+
+/*
+ * Makes a scratch backing directory and mounts rdmafs on it with the
+ * extra -o options @opts (may be NULL).  With @overmount the mountpoint is
+ * the backing directory itself.  Returns 0 or -errno; on failure nothing
+ * is left mounted.
+ */
+int mnt_setup(struct mnt *m, const char *opts, bool overmount);
+
+/*
+ * Unmounts, waits for the daemon and removes the scratch area.  Returns
+ * the daemon's exit status (0 when it exited cleanly) or -errno.
+ */
+int mnt_teardown(struct mnt *m);
+
+/* Paths inside the mount and inside the backing directory. */
+const char *mnt_path(const struct mnt *m, const char *rel);
+const char *bk_path(const struct mnt *m, const char *rel);
+
+/* Runs a shell command; returns its exit status, or -1. */
+int harness_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when the given uid could run a process (for unprivileged tests). */
+#define TEST_UID 4242
+#define TEST_GID 4242
+
+#endif
