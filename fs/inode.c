@@ -63,6 +63,12 @@ void rfs_itable_destroy(struct rfs *fs)
 				inode_free(fs, in);
 		}
 	}
+	while (t->stale) {
+		struct rfs_inode *in = t->stale;
+
+		t->stale = in->hnext;
+		inode_free(fs, in);
+	}
 	free(t->buckets);
 	for (i = 0; i < fs->ndevs; i++)
 		close(fs->devs[i].fd);
@@ -115,17 +121,57 @@ static void insert_locked(struct rfs_itable *t, struct rfs_inode *in)
 	t->count++;
 }
 
-static void remove_locked(struct rfs_itable *t, struct rfs_inode *in)
+static void unlink_from(struct rfs_inode **p, struct rfs_inode *in)
 {
-	struct rfs_inode **p =
-		&t->buckets[hash_key(in->dev, in->ino, t->nbuckets)];
-
 	while (*p && *p != in)
 		p = &(*p)->hnext;
-	if (*p) {
+	if (*p)
 		*p = in->hnext;
-		t->count--;
+}
+
+static void remove_locked(struct rfs_itable *t, struct rfs_inode *in)
+{
+	unlink_from(&t->buckets[hash_key(in->dev, in->ino, t->nbuckets)], in);
+	t->count--;
+}
+
+static struct file_handle *handle_of(int fd)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + HANDLE_MAX);
+	int mnt;
+
+	if (!fh)
+		return NULL;
+	fh->handle_bytes = HANDLE_MAX;
+	if (name_to_handle_at(fd, "", fh, &mnt, AT_EMPTY_PATH) < 0) {
+		free(fh);
+		return NULL;
 	}
+	return fh;
+}
+
+static bool same_handle(const struct file_handle *a,
+			const struct file_handle *b)
+{
+	return a->handle_type == b->handle_type &&
+	       a->handle_bytes == b->handle_bytes &&
+	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
+/*
+ * True when @in is an earlier inode that had the same number: it leaves
+ * the table (the kernel may still use it until it forgets it) so that a
+ * new node takes the number.
+ */
+static bool stale_locked(struct rfs_itable *t, struct rfs_inode *in,
+			 const struct file_handle *fh)
+{
+	if (!in->handle || !fh || same_handle(in->handle, fh))
+		return false;
+	remove_locked(t, in);
+	in->hnext = t->stale;
+	t->stale = in;
+	return true;
 }
 
 /* The root goes into the table so that a lookup of it finds the same node. */
@@ -185,13 +231,22 @@ out:
 	return ret;
 }
 
+/*
+ * A handle goes stale when its inode is gone from the backing filesystem:
+ * to the caller that is a file that no longer exists.
+ */
+static int handle_errno(void)
+{
+	return errno == ESTALE ? -ENOENT : -errno;
+}
+
 static int open_handle_cb(void *arg)
 {
 	struct rfs_inode *in = arg;
 	int fd = open_by_handle_at(in->mount_fd, in->handle,
 				   O_PATH | O_CLOEXEC | O_NOFOLLOW);
 
-	return fd < 0 ? -errno : fd;
+	return fd < 0 ? handle_errno() : fd;
 }
 
 int rfs_ifd_get(struct rfs *fs, struct rfs_inode *in)
@@ -228,7 +283,7 @@ int rfs_inode_open(struct rfs *fs, struct rfs_inode *in, int flags)
 			break;
 		fdc_shrink(&fs->fdc, 0);
 	}
-	return -errno;
+	return handle_errno();
 }
 
 static int openat_retry(struct rfs *fs, int dfd, const char *name, int flags)
@@ -242,12 +297,10 @@ static int openat_retry(struct rfs *fs, int dfd, const char *name, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static struct rfs_inode *inode_new(struct rfs *fs, int fd,
-				   const struct stat *st)
+static struct rfs_inode *
+inode_new(struct rfs *fs, int fd, const struct stat *st, struct file_handle *fh)
 {
 	struct rfs_inode *in = calloc(1, sizeof(*in));
-	struct file_handle *fh;
-	int mnt;
 
 	if (!in)
 		return NULL;
@@ -258,19 +311,11 @@ static struct rfs_inode *inode_new(struct rfs *fs, int fd,
 	in->mount_fd = -1;
 	fdc_entry_init(&in->fdc);
 
-	if (fs->handles) {
-		fh = malloc(sizeof(*fh) + HANDLE_MAX);
-		if (!fh) {
-			free(in);
-			return NULL;
-		}
-		fh->handle_bytes = HANDLE_MAX;
-		if (name_to_handle_at(fd, "", fh, &mnt, AT_EMPTY_PATH) == 0) {
-			in->mount_fd = dev_fd(fs, st->st_dev, st->st_mode, fd);
-			if (in->mount_fd >= 0) {
-				in->handle = fh;
-				return in;
-			}
+	if (fh) {
+		in->mount_fd = dev_fd(fs, st->st_dev, st->st_mode, fd);
+		if (in->mount_fd >= 0) {
+			in->handle = fh;
+			return in;
 		}
 		free(fh);
 	}
@@ -283,6 +328,7 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		  struct fuse_entry_param *e)
 {
 	struct rfs_inode *in, *fresh;
+	struct file_handle *fh;
 	struct stat st;
 	int dfd, fd, err;
 
@@ -308,26 +354,35 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 	e->attr_timeout = fs->timeout;
 	e->entry_timeout = fs->timeout;
 
+	/*
+	 * The handle tells a reused inode number from the inode the kernel
+	 * still remembers under it: filesystems such as XFS hand a freed
+	 * number to the next new file at once.
+	 */
+	fh = fs->handles ? handle_of(fd) : NULL;
+
 	pthread_mutex_lock(&fs->itab.lock);
 	in = find_locked(&fs->itab, st.st_dev, st.st_ino);
-	if (in) {
+	if (in && !stale_locked(&fs->itab, in, fh)) {
 		in->nlookup++;
 		pthread_mutex_unlock(&fs->itab.lock);
+		free(fh);
 		close(fd);
 		e->ino = in == &fs->root ? FUSE_ROOT_ID : (uintptr_t)in;
 		return 0;
 	}
 	pthread_mutex_unlock(&fs->itab.lock);
 
-	fresh = inode_new(fs, fd, &st);
+	fresh = inode_new(fs, fd, &st, fh);
 	if (!fresh) {
+		free(fh);
 		close(fd);
 		return -ENOMEM;
 	}
 
 	pthread_mutex_lock(&fs->itab.lock);
 	in = find_locked(&fs->itab, st.st_dev, st.st_ino);
-	if (in) {
+	if (in && !stale_locked(&fs->itab, in, fresh->handle)) {
 		/* Lost a race with another lookup of the same inode. */
 		in->nlookup++;
 		pthread_mutex_unlock(&fs->itab.lock);
@@ -362,7 +417,10 @@ void rfs_forget_one(struct rfs *fs, struct rfs_inode *in, uint64_t n)
 		pthread_mutex_unlock(&fs->itab.lock);
 		return;
 	}
-	remove_locked(&fs->itab, in);
+	if (find_locked(&fs->itab, in->dev, in->ino) == in)
+		remove_locked(&fs->itab, in);
+	else
+		unlink_from(&fs->itab.stale, in);
 	pthread_mutex_unlock(&fs->itab.lock);
 	inode_free(fs, in);
 }

@@ -22,7 +22,8 @@ static int stat_inode(struct rfs *fs, struct rfs_inode *in,
 {
 	int fd, res;
 
-	if (fi && fi->fh)
+	/* The kernel passes directory handles too; only files have ours. */
+	if (fi && fi->fh && S_ISREG(in->type))
 		return fstat(rfs_file_of(fi)->fd, st) < 0 ? -errno : 0;
 	fd = rfs_ifd_get(fs, in);
 	if (fd < 0)
@@ -76,7 +77,7 @@ void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
-	bool have_fh = fi && fi->fh;
+	bool have_fh = fi && fi->fh && S_ISREG(in->type);
 	int fd, err = 0;
 	char path[64];
 	struct stat st;

@@ -61,6 +61,8 @@ struct rfs_itable {
 	struct rfs_inode **buckets;
 	size_t nbuckets;
 	size_t count;
+	/* Inodes whose number was reused, until the kernel forgets them. */
+	struct rfs_inode *stale;
 };
 
 /* One filesystem per backing device: open_by_handle_at needs one of its fds. */
