@@ -187,17 +187,42 @@ static int setup(struct rfs *fs)
 	return 0;
 }
 
+/* fuse_opt splits -o values on commas: escape them (and backslashes). */
+static char *escape_opt(const char *prefix, const char *val)
+{
+	size_t n = strlen(prefix), i;
+	char *out = malloc(n + 2 * strlen(val) + 1), *p;
+
+	if (!out)
+		return NULL;
+	memcpy(out, prefix, n);
+	p = out + n;
+	for (i = 0; val[i]; i++) {
+		if (val[i] == ',' || val[i] == '\\')
+			*p++ = '\\';
+		*p++ = val[i];
+	}
+	*p = '\0';
+	return out;
+}
+
 static void add_mount_opts(struct fuse_args *args, struct rfs *fs)
 {
-	char *fsname;
+	char *fsname = escape_opt("-ofsname=", fs->o.backing);
 
+	/*
+	 * libfuse mounts nosuid,nodev unless told otherwise; rdmafs stands in
+	 * for the backing filesystem, so as root it keeps setuid files and
+	 * device nodes working as they do there.  Given first, so that an
+	 * explicit nosuid or nodev on the command line still wins.
+	 */
+	if (fs->is_root)
+		fuse_opt_insert_arg(args, 1, "-osuid,dev");
 	/* The kernel checks permissions from the attributes we return. */
 	fuse_opt_add_arg(args, "-odefault_permissions");
-	if (asprintf(&fsname, "-ofsname=%s", fs->o.backing) > 0) {
-		/* fuse_opt splits on commas: escape them in the path. */
+	if (fsname)
 		fuse_opt_add_arg(args, fsname);
-		free(fsname);
-	}
+	free(fsname);
 	fuse_opt_add_arg(args, "-osubtype=rdmafs");
 }
 
