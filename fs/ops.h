@@ -25,8 +25,12 @@ void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void rfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags);
-/* Creates @name as the caller; @fn does the creating call. */
-int rfs_create_as_caller(fuse_req_t req, int (*fn)(void *arg), void *arg);
+/*
+ * Creates @name as the caller; @fn does the creating call.  @mode is the
+ * new entry's type and permission bits.
+ */
+int rfs_create_as_caller(fuse_req_t req, mode_t mode, int (*fn)(void *arg),
+			 void *arg);
 
 /* ops_attr.c: attributes, xattrs, statfs, access */
 void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

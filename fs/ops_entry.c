@@ -77,22 +77,33 @@ void rfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-int rfs_create_as_caller(fuse_req_t req, int (*fn)(void *arg), void *arg)
+int rfs_create_as_caller(fuse_req_t req, mode_t mode, int (*fn)(void *arg),
+			 void *arg)
 {
+	/*
+	 * A set-group-ID file in a set-group-ID directory keeps the bit
+	 * only if the creator is in the directory's group, which may be
+	 * one of its supplementary groups: the filesystem cannot know that
+	 * without them, and would drop the bit without failing.
+	 */
+	bool groups = !S_ISDIR(mode) && (mode & S_ISGID);
 	struct rfs_cred c;
+	bool switched;
 	int err, attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		err = rfs_cred_enter(req, &c, attempt > 0);
+		err = rfs_cred_enter(req, &c, groups || attempt > 0);
 		if (err)
 			return err;
+		switched = c.switched;
 		err = fn(arg);
 		rfs_cred_leave(&c);
 		/*
 		 * Refused without the caller's supplementary groups: the
-		 * directory may be writable through one of them.
+		 * directory may be writable through one of them.  (Leaving
+		 * clears c.switched, hence the copy.)
 		 */
-		if (!c.switched || (err != -EACCES && err != -EPERM))
+		if (!switched || groups || (err != -EACCES && err != -EPERM))
 			break;
 	}
 	return err;
@@ -134,7 +145,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.dfd = rfs_ifd_get(fs, dir);
 	if (a.dfd < 0)
 		return (void)fuse_reply_err(req, -a.dfd);
-	err = rfs_create_as_caller(req, mk_call, &a);
+	err = rfs_create_as_caller(req, mode, mk_call, &a);
 	rfs_ifd_put(fs, dir);
 	if (!err)
 		err = rfs_do_lookup(fs, dir, name, &e);

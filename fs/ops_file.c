@@ -98,10 +98,11 @@ void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.dfd = rfs_ifd_get(fs, dir);
 	if (a.dfd < 0)
 		return (void)fuse_reply_err(req, -a.dfd);
-	err = rfs_create_as_caller(req, create_call, &a);
+	err = rfs_create_as_caller(req, S_IFREG | mode, create_call, &a);
 	if (fdc_is_exhausted(err)) {
 		fdc_shrink(&fs->fdc, 0);
-		err = rfs_create_as_caller(req, create_call, &a);
+		err = rfs_create_as_caller(req, S_IFREG | mode, create_call,
+					   &a);
 	}
 	rfs_ifd_put(fs, dir);
 	if (err)
@@ -157,21 +158,47 @@ void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-static void write_direct(fuse_req_t req, struct rfs_file *f,
-			 struct fuse_bufvec *in, off_t off)
+/*
+ * The kernel writes cached pages back through any handle open for writing
+ * on the inode, an O_DIRECT one too, and a file's last page only up to the
+ * file's end: not aligned for O_DIRECT, so the backing filesystem would
+ * refuse it (EINVAL) and the dirty data would be lost.  Such writes go
+ * through a buffered descriptor of the same file instead.  Only writeback
+ * (@writepage: the kernel's FUSE_WRITE_CACHE): a caller's own misaligned
+ * O_DIRECT write fails with EINVAL as it would natively.
+ */
+static int unaligned_fd(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
+			size_t size, off_t off, bool writepage)
+{
+	if (!writepage || ((size | (size_t)off) & (DIO_ALIGN - 1)) == 0)
+		return f->fd;
+	return rfs_inode_open(rfs_of(req), rfs_inode(req, ino),
+			      f->flags & (O_ACCMODE | O_APPEND | O_SYNC));
+}
+
+static void write_direct(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
+			 struct fuse_bufvec *in, off_t off, bool writepage)
 {
 	size_t size = fuse_buf_size(in);
 	struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
 	void *buf = NULL;
 	ssize_t n;
+	int fd = unaligned_fd(req, ino, f, size, off, writepage);
 
-	if (posix_memalign(&buf, DIO_ALIGN, round_up(size ? size : 1)))
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	if (posix_memalign(&buf, DIO_ALIGN, round_up(size ? size : 1))) {
+		if (fd != f->fd)
+			close(fd);
 		return (void)fuse_reply_err(req, ENOMEM);
+	}
 	mem.buf[0].mem = buf;
 	n = fuse_buf_copy(&mem, in, 0);
 	if (n >= 0)
-		n = pwrite(f->fd, buf, (size_t)n, off) < 0 ? -errno
-							   : (ssize_t)size;
+		n = pwrite(fd, buf, (size_t)n, off) < 0 ? -errno
+							: (ssize_t)size;
+	if (fd != f->fd)
+		close(fd);
 	free(buf);
 	if (n < 0)
 		return (void)fuse_reply_err(req, (int)-n);
@@ -186,7 +213,7 @@ void rfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	ssize_t n;
 
 	if (f->direct)
-		return write_direct(req, f, in, off);
+		return write_direct(req, ino, f, in, off, fi->writepage);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = f->fd;
 	out.buf[0].pos = off;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 
 #define FUSE_SUPER_MAGIC 0x65735546
 #define IMG_SIZE "512m"
+#define EXIT_WAIT_TICKS 3000 /* of 10 ms */
 
 void harness_require_root_fuse(void)
 {
@@ -140,6 +142,7 @@ static void drop_backing(struct mnt *m)
 int mnt_setup(struct mnt *m, const char *opts, bool overmount)
 {
 	const char *tmp = getenv("TMPDIR");
+	pid_t parent;
 	int err, i;
 
 	memset(m, 0, sizeof(*m));
@@ -167,6 +170,7 @@ int mnt_setup(struct mnt *m, const char *opts, bool overmount)
 		}
 	}
 
+	parent = getpid();
 	m->daemon = fork();
 	if (m->daemon < 0) {
 		err = -errno;
@@ -175,6 +179,16 @@ int mnt_setup(struct mnt *m, const char *opts, bool overmount)
 	if (m->daemon == 0) {
 		char o[1024];
 
+		/*
+		 * Check SIGKILLs a failed test's process group, which would
+		 * leave a dead mount behind.  Out of that group, the daemon
+		 * gets SIGTERM when the test process dies instead, and
+		 * unmounts on its way out.
+		 */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
 		snprintf(o, sizeof(o), "allow_other%s%s", opts ? "," : "",
 			 opts ? opts : "");
 		execlp(harness_rdmafs_bin(), "rdmafs", "-f", "-o", o,
@@ -211,13 +225,17 @@ int mnt_teardown(struct mnt *m)
 	if (harness_sh("fusermount3 -u '%s' 2>/dev/null", m->mountpoint) != 0)
 		umount2(m->mountpoint, MNT_DETACH);
 	if (m->daemon > 0) {
-		/* The daemon must leave by itself once unmounted. */
-		for (i = 0; i < 500; i++) {
+		/*
+		 * The daemon must leave by itself once unmounted.  With many
+		 * inodes cached it first answers the kernel's forgets, which
+		 * on a loaded 2-core machine can take seconds: allow 30.
+		 */
+		for (i = 0; i < EXIT_WAIT_TICKS; i++) {
 			if (waitpid(m->daemon, &st, WNOHANG) == m->daemon)
 				break;
 			sleep_ms(10);
 		}
-		if (i == 500) {
+		if (i == EXIT_WAIT_TICKS) {
 			kill(m->daemon, SIGKILL);
 			waitpid(m->daemon, &st, 0);
 			ret = -ETIMEDOUT;

@@ -34,7 +34,8 @@ const char *harness_rdmafs_bin(void);
  * Makes a scratch backing directory and mounts rdmafs on it with the
  * extra -o options @opts (may be NULL).  With @overmount the mountpoint is
  * the backing directory itself.  Returns 0 or -errno; on failure nothing
- * is left mounted.
+ * is left mounted.  The daemon unmounts and exits when the calling thread
+ * dies, so call it from a thread that outlives the mount.
  */
 int mnt_setup(struct mnt *m, const char *opts, bool overmount);
 
