@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pins.h"
 #include "rdmafs.h"
 
 #define HANDLE_MAX 128
@@ -398,6 +399,8 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 	insert_locked(&fs->itab, fresh);
 	pthread_mutex_unlock(&fs->itab.lock);
 
+	if (fresh->type == S_IFREG)
+		rfs_pins_load(fs, fresh, fd);
 	/* The lookup's descriptor is the first cached one. */
 	if (fresh->handle)
 		fdc_adopt(&fs->fdc, &fresh->fdc, fd);

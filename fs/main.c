@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pins.h"
 #include "rdmafs.h"
 
 void rfs_itable_add_root(struct rfs *fs);
@@ -162,6 +163,10 @@ static int setup(struct rfs *fs)
 			strerror(errno));
 		return err;
 	}
+	/* Before daemonising changes the directory: BACKING may be relative. */
+	fs->backing_real = realpath(fs->o.backing, NULL);
+	if (!fs->backing_real)
+		return -errno;
 	fs->handles = probe_handles(fs->mount_fd);
 	if (!fs->handles)
 		fprintf(stderr,
@@ -261,6 +266,11 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_daemonize(fs.o.foreground) != 0)
 		goto out_unmount;
+	/* The pin table runs threads: start it in the daemon process. */
+	if (rfs_pins_start(&fs) < 0) {
+		fprintf(stderr, "rdmafs: couldn't start the pin table\n");
+		goto out_unmount;
+	}
 
 	if (fs.o.max_threads == 1) {
 		ret = fuse_session_loop(se);
@@ -278,6 +288,7 @@ int main(int argc, char *argv[])
 
 out_unmount:
 	fuse_session_unmount(se);
+	rfs_pins_stop(&fs);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
@@ -291,6 +302,7 @@ out_fs:
 		close(fs.mount_fd);
 	fdc_destroy(&fs.fdc);
 out_args:
+	free(fs.backing_real);
 	free(fs.o.backing);
 	free(fs.o.mountpoint);
 	free(fs.o.cache_str);

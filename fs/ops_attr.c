@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "pins.h"
 
 static int stat_inode(struct rfs *fs, struct rfs_inode *in,
 		      struct fuse_file_info *fi, struct stat *st)
@@ -237,6 +238,9 @@ void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		.name = name, .value = value, .size = size, .flags = flags
 	};
 
+	if (rfs_ctl_setxattr(req, rfs_inode(req, ino), name, value, size))
+		return;
+
 	fuse_reply_err(req, (int)-with_path(req, ino, xa_set, &a));
 }
 
@@ -255,6 +259,8 @@ void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct xa_args a = { .name = name, .size = size };
 	ssize_t n;
 
+	if (rfs_ctl_getxattr(req, rfs_inode(req, ino), name, size))
+		return;
 	if (size) {
 		a.buf = malloc(size);
 		if (!a.buf)
@@ -267,15 +273,27 @@ void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 
 void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct xa_args a = { .size = size };
+	struct xa_args a = { 0 };
 	ssize_t n;
 
-	if (size) {
-		a.buf = malloc(size);
+	/*
+	 * rdmafs's own names are never listed, so the length the caller
+	 * sees is that of the filtered list: fetch the whole list first.
+	 */
+	for (;;) {
+		n = with_path(req, ino, xa_list, &a);
+		if (n < 0 || (a.buf && (size_t)n <= a.size))
+			break;
+		free(a.buf);
+		a.size = (size_t)n + 256;
+		a.buf = malloc(a.size);
 		if (!a.buf)
 			return (void)fuse_reply_err(req, ENOMEM);
 	}
-	n = with_path(req, ino, xa_list, &a);
+	if (n >= 0)
+		n = (ssize_t)rfs_ctl_filter_list(a.buf, (size_t)n);
+	if (n >= 0 && size && (size_t)n > size)
+		n = -ERANGE;
 	reply_xattr_data(req, n, a.buf, size);
 	free(a.buf);
 }
@@ -284,5 +302,7 @@ void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct xa_args a = { .name = name };
 
+	if (rfs_ctl_removexattr(req, rfs_inode(req, ino), name))
+		return;
 	fuse_reply_err(req, (int)-with_path(req, ino, xa_remove, &a));
 }

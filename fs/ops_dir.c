@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "pins.h"
 
 struct rfs_dir {
 	DIR *dp;
@@ -93,6 +94,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			}
 		}
 		name = d->entry->d_name;
+		if (rfs_hidden_name(fs, dir, name)) {
+			d->offset = d->entry->d_off;
+			d->entry = NULL;
+			continue;
+		}
 		if (plus) {
 			memset(&e, 0, sizeof(e));
 			if (is_dot(name)) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "pins.h"
 
 static void reply_entry_or_err(fuse_req_t req, int err,
 			       struct fuse_entry_param *e)
@@ -27,7 +28,10 @@ void rfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct rfs *fs = rfs_of(req);
-	int err = rfs_do_lookup(fs, rfs_inode(req, parent), name, &e);
+	struct rfs_inode *dir = rfs_inode(req, parent);
+	int err = rfs_hidden_name(fs, dir, name)
+			  ? -ENOENT
+			  : rfs_do_lookup(fs, dir, name, &e);
 
 	if (err == -ENOENT && fs->timeout > 0) {
 		/* A negative entry: the kernel may cache the absence too. */
@@ -142,6 +146,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	};
 	int err;
 
+	if (rfs_hidden_name(fs, dir, name))
+		return (void)fuse_reply_err(req, EPERM);
 	a.dfd = rfs_ifd_get(fs, dir);
 	if (a.dfd < 0)
 		return (void)fuse_reply_err(req, -a.dfd);
@@ -179,6 +185,8 @@ void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	char path[64];
 	int fd, dfd, err = 0;
 
+	if (rfs_hidden_name(fs, dir, name))
+		return (void)fuse_reply_err(req, EPERM);
 	fd = rfs_ifd_get(fs, in);
 	if (fd < 0)
 		return (void)fuse_reply_err(req, -fd);
@@ -203,17 +211,38 @@ void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	reply_entry_or_err(req, err, &e);
 }
 
+/*
+ * The regular file named @name in @dfd, when pins exist at all: removing
+ * its last name removes its pins with it.  Returns false when there is
+ * nothing to watch.
+ */
+static bool watch_target(struct rfs *fs, int dfd, const char *name,
+			 struct stat *st)
+{
+	return rfs_pins_any(fs) &&
+	       fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st->st_mode) && st->st_nlink == 1;
+}
+
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 int flags)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *dir = rfs_inode(req, parent);
-	int dfd = rfs_ifd_get(fs, dir), err = 0;
+	struct stat st;
+	bool watch;
+	int dfd, err = 0;
 
+	if (rfs_hidden_name(fs, dir, name))
+		return (void)fuse_reply_err(req, ENOENT);
+	dfd = rfs_ifd_get(fs, dir);
 	if (dfd < 0)
 		return (void)fuse_reply_err(req, -dfd);
+	watch = !flags && watch_target(fs, dfd, name, &st);
 	if (unlinkat(dfd, name, flags) < 0)
 		err = errno;
+	else if (watch)
+		rfs_pins_inode_gone(fs, st.st_dev, st.st_ino);
 	rfs_ifd_put(fs, dir);
 	fuse_reply_err(req, err);
 }
@@ -234,8 +263,14 @@ void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *from = rfs_inode(req, parent);
 	struct rfs_inode *to = rfs_inode(req, newparent);
+	struct stat st;
+	bool watch;
 	int ofd, nfd, err = 0;
 
+	if (rfs_hidden_name(fs, from, name))
+		return (void)fuse_reply_err(req, ENOENT);
+	if (rfs_hidden_name(fs, to, newname))
+		return (void)fuse_reply_err(req, EPERM);
 	ofd = rfs_ifd_get(fs, from);
 	if (ofd < 0)
 		return (void)fuse_reply_err(req, -ofd);
@@ -244,8 +279,12 @@ void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rfs_ifd_put(fs, from);
 		return (void)fuse_reply_err(req, -nfd);
 	}
+	watch = !(flags & RENAME_EXCHANGE) &&
+		watch_target(fs, nfd, newname, &st);
 	if (renameat2(ofd, name, nfd, newname, flags) < 0)
 		err = errno;
+	else if (watch)
+		rfs_pins_inode_gone(fs, st.st_dev, st.st_ino);
 	rfs_ifd_put(fs, to);
 	rfs_ifd_put(fs, from);
 	fuse_reply_err(req, err);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "pins.h"
 
 #define DIO_ALIGN 4096
 
@@ -95,6 +96,8 @@ void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	/* O_NOFOLLOW: a symlink raced into place must not be followed. */
 	a.flags = open_flags(fs, fi->flags) | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	if (rfs_hidden_name(fs, dir, name))
+		return (void)fuse_reply_err(req, EPERM);
 	a.dfd = rfs_ifd_get(fs, dir);
 	if (a.dfd < 0)
 		return (void)fuse_reply_err(req, -a.dfd);

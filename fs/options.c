@@ -35,6 +35,8 @@ static const struct fuse_opt rfs_opt_spec[] = {
 	RFS_OPT("no_splice", splice, 0),
 	RFS_OPT("fd_cache=%u", fd_cache, 0),
 	RFS_OPT("threads=%u", max_threads, 0),
+	RFS_OPT("max_pins=%u", max_pins, 0),
+	RFS_OPT("max_pins_per_file=%u", max_pins_per_file, 0),
 	RFS_OPT("cache=%s", cache_str, 0),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -69,6 +71,8 @@ void rfs_usage(const char *prog)
 	       "  -o fd_cache=N               idle backing descriptors kept open\n"
 	       "                              [half the open-file limit]\n"
 	       "  -o threads=N                most worker threads [10]\n"
+	       "  -o max_pins=N               pins in the whole mount [65536]\n"
+	       "  -o max_pins_per_file=N      pins on one file [1024]\n"
 	       "\n"
 	       "Other -o options go to FUSE: allow_other, ro, ... (see fuse(8)).\n",
 	       prog);
@@ -120,6 +124,8 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 	o->timeout = -1;
 	o->splice = 1;
 	o->max_threads = 10;
+	o->max_pins = 65536;
+	o->max_pins_per_file = 1024;
 	if (fuse_opt_parse(args, o, rfs_opt_spec, opt_proc) < 0)
 		return -EINVAL;
 	if (o->cache_str) {

@@ -35,6 +35,8 @@ struct rfs_opts {
 	int splice; /* splice reads and writes through the kernel */
 	unsigned int fd_cache; /* idle descriptors kept */
 	unsigned int max_threads;
+	unsigned int max_pins; /* in the whole mount */
+	unsigned int max_pins_per_file;
 };
 
 /* A backing inode the kernel knows about. */
@@ -85,6 +87,9 @@ struct rfs {
 	bool handles; /* open_by_handle_at works here */
 	double timeout;
 	struct fuse_session *se;
+	struct ptab *pins; /* pin table (pins.c) */
+	struct pidx *pidx; /* index of pinned files (pinindex.c) */
+	char *backing_real; /* realpath of the backing directory */
 };
 
 /* An open regular file. */

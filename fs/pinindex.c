@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The index of pinned files; see pinindex.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "pinindex.h"
+
+#define LOG "index"
+#define LOG_TMP "index.tmp"
+#define HANDLE_MAX 128
+
+struct pidx_ent {
+	struct pidx_ent *next;
+	uint64_t dev, ino;
+	struct file_handle *fh;
+};
+
+static size_t slot(const struct pidx *x, uint64_t dev, uint64_t ino)
+{
+	uint64_t h = ino * 0x9E3779B97F4A7C15ull ^ dev;
+
+	return (size_t)(h ^ (h >> 31)) & (x->nbuckets - 1);
+}
+
+static struct pidx_ent **find(struct pidx *x, uint64_t dev, uint64_t ino)
+{
+	struct pidx_ent **p = &x->buckets[slot(x, dev, ino)];
+
+	while (*p && ((*p)->dev != dev || (*p)->ino != ino))
+		p = &(*p)->next;
+	return p;
+}
+
+static void grow(struct pidx *x)
+{
+	size_t n = x->nbuckets * 2, i;
+	struct pidx_ent **b = calloc(n, sizeof(*b)), *e, *next;
+	size_t old = x->nbuckets;
+	struct pidx_ent **ob = x->buckets;
+
+	if (!b)
+		return;
+	x->buckets = b;
+	x->nbuckets = n;
+	for (i = 0; i < old; i++) {
+		for (e = ob[i]; e; e = next) {
+			size_t s = slot(x, e->dev, e->ino);
+
+			next = e->next;
+			e->next = b[s];
+			b[s] = e;
+		}
+	}
+	free(ob);
+}
+
+static struct file_handle *fh_dup(const struct file_handle *fh)
+{
+	struct file_handle *c = malloc(sizeof(*c) + fh->handle_bytes);
+
+	if (c)
+		memcpy(c, fh, sizeof(*c) + fh->handle_bytes);
+	return c;
+}
+
+/* Applies one change to the in-memory set; takes ownership of @fh. */
+static void apply(struct pidx *x, uint64_t dev, uint64_t ino,
+		  struct file_handle *fh)
+{
+	struct pidx_ent **p = find(x, dev, ino), *e = *p;
+
+	if (!fh) {
+		if (e) {
+			*p = e->next;
+			free(e->fh);
+			free(e);
+			x->live--;
+		}
+		return;
+	}
+	if (e) {
+		free(e->fh);
+		e->fh = fh;
+		return;
+	}
+	e = malloc(sizeof(*e));
+	if (!e) {
+		free(fh);
+		return;
+	}
+	e->dev = dev;
+	e->ino = ino;
+	e->fh = fh;
+	e->next = NULL;
+	*p = e;
+	if (++x->live > x->nbuckets)
+		grow(x);
+}
+
+static int format_add(char *buf, size_t size, uint64_t dev, uint64_t ino,
+		      const struct file_handle *fh)
+{
+	int n = snprintf(buf, size, "+ %llu %llu %d ", (unsigned long long)dev,
+			 (unsigned long long)ino, fh->handle_type);
+	unsigned int i;
+
+	for (i = 0; i < fh->handle_bytes && (size_t)n + 3 < size; i++)
+		n += snprintf(buf + n, size - (size_t)n, "%02x",
+			      fh->f_handle[i]);
+	buf[n++] = '\n';
+	return n;
+}
+
+static void append(struct pidx *x, const char *line, size_t n)
+{
+	/* One write per line: a crash tears at most the last line. */
+	if (x->logfd >= 0 && write(x->logfd, line, n) == (ssize_t)n)
+		x->lines++;
+}
+
+static struct file_handle *parse_handle(int type, const char *hex)
+{
+	size_t n = strlen(hex) / 2, i;
+	struct file_handle *fh;
+
+	if (n == 0 || n > HANDLE_MAX)
+		return NULL;
+	fh = malloc(sizeof(*fh) + n);
+	if (!fh)
+		return NULL;
+	fh->handle_type = type;
+	fh->handle_bytes = (unsigned int)n;
+	for (i = 0; i < n; i++) {
+		unsigned int v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+			free(fh);
+			return NULL;
+		}
+		fh->f_handle[i] = (unsigned char)v;
+	}
+	return fh;
+}
+
+static void replay(struct pidx *x)
+{
+	FILE *f;
+	char line[512], hex[2 * HANDLE_MAX + 2];
+	unsigned long long dev, ino;
+	int type, fd;
+
+	fd = openat(x->dirfd, LOG, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		x->lines++;
+		/* A torn last line has no newline: ignore it. */
+		if (!strchr(line, '\n'))
+			break;
+		if (sscanf(line, "+ %llu %llu %d %257s", &dev, &ino, &type,
+			   hex) == 4)
+			apply(x, dev, ino, parse_handle(type, hex));
+		else if (sscanf(line, "- %llu %llu", &dev, &ino) == 2)
+			apply(x, dev, ino, NULL);
+	}
+	fclose(f);
+}
+
+/* Rewrites the log with just the live entries. */
+static void compact(struct pidx *x)
+{
+	char line[512];
+	size_t i;
+	int fd, n;
+	struct pidx_ent *e;
+
+	fd = openat(x->dirfd, LOG_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return;
+	for (i = 0; i < x->nbuckets; i++) {
+		for (e = x->buckets[i]; e; e = e->next) {
+			n = format_add(line, sizeof(line), e->dev, e->ino,
+				       e->fh);
+			if (write(fd, line, (size_t)n) != n)
+				goto fail;
+		}
+	}
+	if (fsync(fd) < 0 || renameat(x->dirfd, LOG_TMP, x->dirfd, LOG) < 0)
+		goto fail;
+	close(fd);
+	x->lines = x->live;
+	return;
+fail:
+	close(fd);
+	unlinkat(x->dirfd, LOG_TMP, 0);
+}
+
+int pidx_open(struct pidx *x, int root_fd)
+{
+	memset(x, 0, sizeof(*x));
+	x->logfd = -1;
+	pthread_mutex_init(&x->lock, NULL);
+	x->nbuckets = 64;
+	x->buckets = calloc(x->nbuckets, sizeof(*x->buckets));
+	if (!x->buckets)
+		return -ENOMEM;
+	if (mkdirat(root_fd, PIDX_DIR, 0700) < 0 && errno != EEXIST)
+		goto unavailable;
+	x->dirfd = openat(root_fd, PIDX_DIR,
+			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (x->dirfd < 0)
+		goto unavailable;
+	replay(x);
+	if (x->lines > 2 * x->live + 64)
+		compact(x);
+	x->logfd = openat(x->dirfd, LOG,
+			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	return 0;
+unavailable:
+	/* A read-only backing filesystem: listing covers loaded files. */
+	x->dirfd = -1;
+	return -errno;
+}
+
+void pidx_close(struct pidx *x)
+{
+	size_t i;
+	struct pidx_ent *e, *next;
+
+	for (i = 0; i < x->nbuckets; i++) {
+		for (e = x->buckets[i]; e; e = next) {
+			next = e->next;
+			free(e->fh);
+			free(e);
+		}
+	}
+	free(x->buckets);
+	if (x->logfd >= 0)
+		close(x->logfd);
+	if (x->dirfd >= 0)
+		close(x->dirfd);
+	pthread_mutex_destroy(&x->lock);
+}
+
+void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
+	      const struct file_handle *fh)
+{
+	char line[512];
+	struct pidx_ent *e;
+	struct file_handle *c;
+	int n;
+
+	if (!fh)
+		return;
+	pthread_mutex_lock(&x->lock);
+	e = *find(x, dev, ino);
+	if (!e || e->fh->handle_bytes != fh->handle_bytes ||
+	    memcmp(e->fh->f_handle, fh->f_handle, fh->handle_bytes) != 0) {
+		c = fh_dup(fh);
+		if (c) {
+			apply(x, dev, ino, c);
+			n = format_add(line, sizeof(line), dev, ino, fh);
+			append(x, line, (size_t)n);
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
+{
+	char line[64];
+	int n;
+
+	pthread_mutex_lock(&x->lock);
+	if (*find(x, dev, ino)) {
+		apply(x, dev, ino, NULL);
+		n = snprintf(line, sizeof(line), "- %llu %llu\n",
+			     (unsigned long long)dev, (unsigned long long)ino);
+		append(x, line, (size_t)n);
+		if (x->lines > 2 * x->live + 4096 && x->dirfd >= 0) {
+			compact(x);
+			if (x->logfd >= 0)
+				close(x->logfd);
+			x->logfd = openat(x->dirfd, LOG,
+					  O_WRONLY | O_APPEND | O_CREAT |
+						  O_CLOEXEC,
+					  0600);
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+bool pidx_has(struct pidx *x, uint64_t dev, uint64_t ino)
+{
+	bool r;
+
+	pthread_mutex_lock(&x->lock);
+	r = *find(x, dev, ino) != NULL;
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
+ssize_t pidx_items(struct pidx *x, struct pidx_item **out)
+{
+	struct pidx_item *items;
+	struct pidx_ent *e;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&x->lock);
+	items = calloc(x->live ? x->live : 1, sizeof(*items));
+	if (!items) {
+		pthread_mutex_unlock(&x->lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < x->nbuckets; i++) {
+		for (e = x->buckets[i]; e; e = e->next) {
+			items[n].dev = e->dev;
+			items[n].ino = e->ino;
+			items[n].fh = fh_dup(e->fh);
+			if (items[n].fh)
+				n++;
+		}
+	}
+	pthread_mutex_unlock(&x->lock);
+	*out = items;
+	return (ssize_t)n;
+}
+
+void pidx_free_items(struct pidx_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(items[i].fh);
+	free(items);
+}

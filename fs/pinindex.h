@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The index of pinned files, so that the mount-wide listing needs no tree
+ * walk: the backing directory's hidden ".rdmafs/index", an append-only log
+ * of "+ DEV INO TYPE HANDLE" and "- DEV INO" lines, replayed at mount and
+ * compacted when it holds far more lines than live entries.  It is a
+ * cache: the pins themselves live in each inode's xattr, and an entry
+ * that turns out stale is dropped when found.
+ */
+#ifndef RDMAFS_PINDEX_H
+#define RDMAFS_PINDEX_H
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PIDX_DIR ".rdmafs"
+
+struct pidx_ent;
+
+struct pidx {
+	pthread_mutex_t lock;
+	int dirfd; /* backing .rdmafs/, or -1 when unavailable */
+	int logfd;
+	struct pidx_ent **buckets;
+	size_t nbuckets, live, lines;
+};
+
+struct pidx_item {
+	uint64_t dev, ino;
+	struct file_handle *fh;
+};
+
+/* Opens (creating) the index under @root_fd and replays it. */
+int pidx_open(struct pidx *x, int root_fd);
+void pidx_close(struct pidx *x);
+/* Records that the inode has pins; @fh may be NULL (not recorded then). */
+void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
+	      const struct file_handle *fh);
+/* Records that the inode has no pins any more. */
+void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino);
+bool pidx_has(struct pidx *x, uint64_t dev, uint64_t ino);
+/*
+ * A snapshot of every entry, for listing without holding the lock; free
+ * it with pidx_free_items().  Returns the count or -errno.
+ */
+ssize_t pidx_items(struct pidx *x, struct pidx_item **out);
+void pidx_free_items(struct pidx_item *items, size_t n);
+
+#endif

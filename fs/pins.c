@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The control xattrs (doc/pins.md).
+ *
+ * A pin change runs in this order, so that a failure leaves nothing
+ * half-done: parse; check the ranges against the file; make their block
+ * map stable (slow I/O, before any lock); then, under the file's lock in
+ * the pin table, add the pins and store the file's whole persistent set
+ * in its backing xattr; if storing fails, the pins are taken back out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops.h"
+#include "pinindex.h"
+#include "pins.h"
+#include "rdmafs/pinstore.h"
+#include "rdmafs/pintable.h"
+#include "rdmafs/range.h"
+#include "stabilize.h"
+
+#define CTL_PIN RFS_XATTR_PREFIX "pin"
+#define CTL_UNPIN RFS_XATTR_PREFIX "unpin"
+#define CTL_PINS RFS_XATTR_PREFIX "pins"
+#define CTL_STATUS RFS_XATTR_PREFIX "status"
+#define MAX_RANGES 64
+#define XATTR_MAX (64 * 1024)
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+bool rfs_hidden_name(struct rfs *fs, struct rfs_inode *dir, const char *name)
+{
+	return dir == &fs->root && strcmp(name, PIDX_DIR) == 0;
+}
+
+int rfs_pins_start(struct rfs *fs)
+{
+	struct ptab_limits lim = {
+		.pins_per_file = fs->o.max_pins_per_file,
+		.pins = fs->o.max_pins,
+	};
+	fs->pins = ptab_new(&lim);
+	if (!fs->pins)
+		return -errno;
+	fs->pidx = calloc(1, sizeof(*fs->pidx));
+	if (!fs->pidx)
+		return -ENOMEM;
+	if (pidx_open(fs->pidx, fs->root_fd) < 0)
+		syslog(LOG_WARNING,
+		       "no pin index in %s (%m): the mount-wide listing shows only files used since mount",
+		       fs->o.backing);
+	return 0;
+}
+
+void rfs_pins_stop(struct rfs *fs)
+{
+	if (fs->pins)
+		ptab_free(fs->pins);
+	if (fs->pidx) {
+		pidx_close(fs->pidx);
+		free(fs->pidx);
+	}
+}
+
+bool rfs_pins_any(struct rfs *fs)
+{
+	struct ptab_stats st;
+
+	if (!fs->pins)
+		return false;
+	ptab_get_stats(fs->pins, &st);
+	return st.pins > 0;
+}
+
+/* The path of an open backing file relative to the backing root. */
+static int rel_path(struct rfs *fs, int fd, char *buf, size_t size)
+{
+	char link[64], full[PATH_MAX];
+	ssize_t n;
+	size_t rl;
+
+	rfs_fd_path(link, sizeof(link), fd);
+	n = readlink(link, full, sizeof(full) - 1);
+	if (n < 0)
+		return -errno;
+	full[n] = '\0';
+	if (n > 10 && strcmp(full + n - 10, " (deleted)") == 0)
+		return -ENOENT;
+	rl = fs->backing_real ? strlen(fs->backing_real) : 0;
+	if (rl == 1) /* backing is "/" */
+		rl = 0;
+	if (rl && (strncmp(full, fs->backing_real, rl) != 0 ||
+		   (full[rl] != '/' && full[rl] != '\0')))
+		return -EXDEV;
+	snprintf(buf, size, "%s", full[rl] == '/' ? full + rl + 1 : full + rl);
+	return 0;
+}
+
+static void format_since(int64_t ns, char *buf, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "RANGE owner=U holder=P since=T" without a newline. */
+static int format_pin(const struct pin *p, char *buf, size_t size)
+{
+	struct rng r = { .off = p->off, .len = p->len, .all = p->all };
+	char rs[RNG_FMT_MAX], since[32], holder[16];
+
+	rng_format(&r, rs, sizeof(rs));
+	format_since(p->since_ns, since, sizeof(since));
+	if (p->holder)
+		snprintf(holder, sizeof(holder), "%d", p->holder);
+	else
+		snprintf(holder, sizeof(holder), "-");
+	return snprintf(buf, size, "%s owner=%u holder=%s since=%s", rs,
+			p->owner, holder, since);
+}
+
+static void audit_pin(fuse_req_t req, const char *event, const char *path,
+		      const struct pin *p)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char line[160];
+
+	format_pin(p, line, sizeof(line));
+	syslog(LOG_NOTICE, "%s path=%s %s by pid=%d uid=%u gid=%u", event,
+	       path ? path : "?", line, ctx->pid, ctx->uid, ctx->gid);
+}
+
+/* A growing text buffer for listings. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->err)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		char *b;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		b = realloc(t->buf, cap);
+		if (!b) {
+			t->err = -ENOMEM;
+			return;
+		}
+		t->buf = b;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+static void text_printf(struct text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void text_printf(struct text *t, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	text_add(t, small,
+		 (size_t)n < sizeof(small) ? (size_t)n : sizeof(small) - 1);
+}
+
+/* Stores the persistent pins of a locked file in its backing inode. */
+static int store(struct rfs *fs, const char *path, const struct pset *set)
+{
+	size_t size = pstore_size(pset_count(set));
+	void *buf;
+	ssize_t n;
+	int err = 0;
+
+	if (size > XATTR_MAX)
+		return -ENOSPC;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	n = pstore_encode(set, buf, size);
+	if (n < 0)
+		err = (int)n;
+	else if (n == 0)
+		err = removexattr(path, PSTORE_XATTR) < 0 && errno != ENODATA
+			      ? -errno
+			      : 0;
+	else if (setxattr(path, PSTORE_XATTR, buf, (size_t)n, 0) < 0)
+		/* E2BIG and ERANGE: the filesystem cannot hold that many. */
+		err = errno == E2BIG || errno == ERANGE ? -ENOSPC : -errno;
+	free(buf);
+	return err;
+}
+
+struct load_ctx {
+	struct rfs *fs;
+	struct ptab_file *f;
+};
+
+static int load_one(const struct pin *p, void *arg)
+{
+	struct load_ctx *c = arg;
+	int err = ptab_pin_add(c->fs->pins, c->f, p, NULL);
+
+	if (err)
+		syslog(LOG_WARNING, "couldn't load a stored pin: %s",
+		       strerror(-err));
+	return 0;
+}
+
+void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
+{
+	char path[64], *buf;
+	ssize_t n;
+	struct load_ctx c = { .fs = fs };
+
+	if (!fs->pins)
+		return;
+	rfs_fd_path(path, sizeof(path), fd);
+	n = getxattr(path, PSTORE_XATTR, NULL, 0);
+	if (n <= 0)
+		return;
+	buf = malloc((size_t)n);
+	if (!buf)
+		return;
+	n = getxattr(path, PSTORE_XATTR, buf, (size_t)n);
+	c.f = n > 0 ? ptab_get_or_create(fs->pins, in->dev, in->ino) : NULL;
+	if (c.f) {
+		/* Already in the table: loaded by an earlier lookup. */
+		if (pset_count(ptab_file_pins(c.f)) == 0 &&
+		    pstore_decode(buf, (size_t)n, load_one, &c) == -EUCLEAN)
+			syslog(LOG_WARNING,
+			       "ignoring a damaged pin record on inode %llu",
+			       (unsigned long long)in->ino);
+		if (pset_count(ptab_file_pins(c.f)) && fs->pidx)
+			pidx_add(fs->pidx, in->dev, in->ino, in->handle);
+		ptab_file_unlock(fs->pins, c.f);
+	}
+	free(buf);
+}
+
+static bool every_pin(const struct pin *p, void *arg)
+{
+	return true;
+}
+
+void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino)
+{
+	struct ptab_file *f;
+
+	if (!fs->pins)
+		return;
+	f = ptab_get_or_create(fs->pins, dev, ino);
+	if (!f)
+		return;
+	ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
+	ptab_file_unlock(fs->pins, f);
+	if (fs->pidx)
+		pidx_del(fs->pidx, dev, ino);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct same_ctx {
+	const struct pin *key;
+	bool found;
+};
+
+static int same_one(const struct pin *p, void *arg)
+{
+	struct same_ctx *c = arg;
+
+	if (p->all == c->key->all && p->off == c->key->off &&
+	    p->len == c->key->len && p->owner == c->key->owner &&
+	    p->holder == c->key->holder) {
+		c->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+static bool has_same(const struct pset *s, const struct pin *key)
+{
+	struct same_ctx c = { .key = key };
+
+	pset_overlaps(s, key->off, key->all ? UINT64_MAX : key->len, same_one,
+		      &c);
+	return c.found;
+}
+
+static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
+		  size_t size)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rng r[MAX_RANGES];
+	struct pin added[MAX_RANGES];
+	uint64_t ids[MAX_RANGES];
+	size_t n, i, nadded = 0;
+	char path[64], rel[PATH_MAX];
+	struct ptab_file *f;
+	struct stat st;
+	int fd, err;
+	bool was_empty;
+
+	if (in->type != S_IFREG)
+		return -EINVAL;
+	err = rng_parse_list(value, size, r, MAX_RANGES, &n);
+	if (err)
+		return err == -E2BIG ? -EINVAL : err;
+
+	fd = rfs_inode_open(fs, in, O_RDWR);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!r[i].all && !rng_within(&r[i], (uint64_t)st.st_size)) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		err = r[i].all ? rfs_stabilize(fd, 0, (uint64_t)st.st_size)
+			       : rfs_stabilize(fd, r[i].off, r[i].len);
+		if (err)
+			goto out;
+	}
+
+	f = ptab_get_or_create(fs->pins, in->dev, in->ino);
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	was_empty = pset_count(ptab_file_pins(f)) == 0;
+	for (i = 0; i < n; i++) {
+		struct pin p = {
+			.off = r[i].off,
+			.len = r[i].len,
+			.all = r[i].all,
+			.owner = fuse_req_ctx(req)->uid,
+			.holder = 0,
+			.since_ns = now_ns(),
+		};
+
+		if (has_same(ptab_file_pins(f), &p))
+			continue; /* pinning twice is pinning once */
+		err = ptab_pin_add(fs->pins, f, &p, &ids[nadded]);
+		if (err)
+			break;
+		added[nadded++] = p;
+	}
+	rfs_fd_path(path, sizeof(path), fd);
+	if (!err && nadded)
+		err = store(fs, path, ptab_file_pins(f));
+	if (err) {
+		for (i = 0; i < nadded; i++)
+			ptab_pin_remove_id(fs->pins, f, added[i].off, ids[i],
+					   NULL);
+		nadded = 0;
+	}
+	if (!err && was_empty && nadded && fs->pidx)
+		pidx_add(fs->pidx, in->dev, in->ino, in->handle);
+	ptab_file_unlock(fs->pins, f);
+
+	if (nadded && rel_path(fs, fd, rel, sizeof(rel)) < 0)
+		snprintf(rel, sizeof(rel), "?");
+	for (i = 0; i < nadded; i++)
+		audit_pin(req, "pin", rel, &added[i]);
+out:
+	close(fd);
+	return err;
+}
+
+struct unpin_ctx {
+	uint32_t uid;
+	bool root;
+	struct pin removed[16];
+	size_t n;
+};
+
+static bool unpin_pred(const struct pin *p, void *arg)
+{
+	struct unpin_ctx *c = arg;
+
+	if (p->holder != 0 || (!c->root && p->owner != c->uid))
+		return false;
+	if (c->n < 16)
+		c->removed[c->n] = *p;
+	c->n++;
+	return true;
+}
+
+static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
+		    size_t size, bool everything)
+{
+	struct rfs *fs = rfs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct unpin_ctx uc = { .uid = ctx->uid, .root = ctx->uid == 0 };
+	struct pin key = { .owner = ctx->uid }, removed;
+	struct ptab_file *f;
+	struct rng r = { .all = true };
+	char path[64], rel[PATH_MAX];
+	int err = 0, fd;
+	size_t i;
+
+	if (in->type != S_IFREG)
+		return -EINVAL;
+	if (!everything) {
+		err = rng_parse(value, size, &r);
+		if (err)
+			return err;
+		/* "all" as an unpin value means every pin of the caller. */
+		everything = r.all;
+	}
+	ptab_read_lock();
+	f = ptab_find(fs->pins, in->dev, in->ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	if (!f)
+		return -ENODATA;
+
+	if (everything) {
+		ptab_pin_remove_if(fs->pins, f, unpin_pred, &uc);
+		if (uc.n == 0)
+			err = -ENODATA;
+	} else {
+		key.off = r.off;
+		key.len = r.len;
+		key.all = r.all;
+		err = ptab_pin_remove_exact(fs->pins, f, &key,
+					    uc.root ? PSET_ANY_OWNER : 0,
+					    &removed);
+		if (err == -ENODATA && !uc.root &&
+		    ptab_pin_remove_exact(fs->pins, f, &key, PSET_ANY_OWNER,
+					  &removed) == 0) {
+			/* Someone else's: put it back, and say why not. */
+			ptab_pin_add(fs->pins, f, &removed, NULL);
+			err = -EPERM;
+		}
+		if (!err) {
+			uc.removed[0] = removed;
+			uc.n = 1;
+		}
+	}
+	fd = -1;
+	if (!err) {
+		fd = rfs_ifd_get(fs, in);
+		if (fd < 0) {
+			err = fd;
+		} else {
+			rfs_fd_path(path, sizeof(path), fd);
+			err = store(fs, path, ptab_file_pins(f));
+		}
+		if (err) {
+			/* Not stored: the pins stay, as they are on disk. */
+			for (i = 0; i < uc.n && i < 16; i++)
+				ptab_pin_add(fs->pins, f, &uc.removed[i], NULL);
+		}
+	}
+	if (!err && pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
+		pidx_del(fs->pidx, in->dev, in->ino);
+	ptab_file_unlock(fs->pins, f);
+	if (fd >= 0) {
+		if (!err && rel_path(fs, fd, rel, sizeof(rel)) == 0)
+			for (i = 0; i < uc.n && i < 16; i++)
+				audit_pin(req, "unpin", rel, &uc.removed[i]);
+		rfs_ifd_put(fs, in);
+	}
+	return err;
+}
+
+struct fmt_ctx {
+	struct text *t;
+	const char *prefix;
+};
+
+static int fmt_one(const struct pin *p, void *arg)
+{
+	struct fmt_ctx *c = arg;
+	char line[160];
+
+	format_pin(p, line, sizeof(line));
+	text_printf(c->t, "%s%s%s\n", c->prefix ? c->prefix : "",
+		    c->prefix ? " " : "", line);
+	return 0;
+}
+
+static int get_pins(struct rfs *fs, struct rfs_inode *in, struct text *t)
+{
+	struct ptab_file *f;
+	struct fmt_ctx c = { .t = t };
+
+	if (in->type != S_IFREG)
+		return -ENODATA;
+	ptab_read_lock();
+	f = ptab_find(fs->pins, in->dev, in->ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	if (!f)
+		return -ENODATA;
+	pset_foreach(ptab_file_pins(f), fmt_one, &c);
+	ptab_file_unlock(fs->pins, f);
+	return t->len ? t->err : -ENODATA;
+}
+
+/* Escapes a path for a listing line (as /proc/mounts does). */
+static void escape_path(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < size; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\\' ||
+		    (ch == '#' && o == 0)) {
+			o += (size_t)snprintf(out + o, size - o, "\\%03o", ch);
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Lines of one file's pins, from the table or from its stored record. */
+static void list_file(struct rfs *fs, const struct pidx_item *it,
+		      struct text *t)
+{
+	char rel[PATH_MAX], esc[PATH_MAX * 4 + 1], path[64], *buf = NULL;
+	struct fmt_ctx c = { .t = t, .prefix = esc };
+	struct ptab_file *f;
+	ssize_t n;
+	int fd;
+
+	fd = open_by_handle_at(fs->mount_fd, it->fh, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ESTALE)
+			pidx_del(fs->pidx, it->dev, it->ino);
+		return;
+	}
+	if (rel_path(fs, fd, rel, sizeof(rel)) < 0)
+		goto out;
+	escape_path(rel, esc, sizeof(esc));
+
+	ptab_read_lock();
+	f = ptab_find(fs->pins, it->dev, it->ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	if (f) {
+		pset_foreach(ptab_file_pins(f), fmt_one, &c);
+		ptab_file_unlock(fs->pins, f);
+		goto out;
+	}
+	/* Not used since mount: read its stored pins without loading them. */
+	rfs_fd_path(path, sizeof(path), fd);
+	n = getxattr(path, PSTORE_XATTR, NULL, 0);
+	if (n > 0 && (buf = malloc((size_t)n)) &&
+	    (n = getxattr(path, PSTORE_XATTR, buf, (size_t)n)) > 0) {
+		if (pstore_decode(buf, (size_t)n, fmt_one, &c) < 0)
+			pidx_del(fs->pidx, it->dev, it->ino);
+	} else if (n < 0 && errno == ENODATA) {
+		pidx_del(fs->pidx, it->dev, it->ino);
+	}
+	free(buf);
+out:
+	close(fd);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The whole mount's listing, sorted by path. */
+static int list_all(struct rfs *fs, struct text *out)
+{
+	struct pidx_item *items = NULL;
+	struct text t = { 0 };
+	ssize_t n;
+	size_t i, nl = 0;
+	char **lines, *p;
+
+	n = fs->pidx ? pidx_items(fs->pidx, &items) : 0;
+	if (n < 0)
+		return (int)n;
+	for (i = 0; i < (size_t)n; i++)
+		list_file(fs, &items[i], &t);
+	if (items)
+		pidx_free_items(items, (size_t)n);
+	if (t.err) {
+		free(t.buf);
+		return t.err;
+	}
+	for (p = t.buf; p && *p; p++)
+		nl += *p == '\n';
+	lines = calloc(nl ? nl : 1, sizeof(*lines));
+	if (!lines) {
+		free(t.buf);
+		return -ENOMEM;
+	}
+	for (i = 0, p = t.buf; i < nl; i++) {
+		lines[i] = p;
+		p = strchr(p, '\n');
+		*p++ = '\0';
+	}
+	qsort(lines, nl, sizeof(*lines), cmp_lines);
+	for (i = 0; i < nl; i++) {
+		text_add(out, lines[i], strlen(lines[i]));
+		text_add(out, "\n", 1);
+	}
+	free(lines);
+	free(t.buf);
+	return out->err;
+}
+
+/*
+ * Page @page of the listing: whole lines, at most 64 KiB with room for
+ * the "#more" line that names the next page.
+ */
+static int get_listing(struct rfs *fs, unsigned long page, struct text *t)
+{
+	struct text all = { 0 };
+	size_t start = 0, budget = XATTR_MAX - 64;
+	unsigned long pg = 0;
+	int err = list_all(fs, &all);
+
+	if (err) {
+		free(all.buf);
+		return err;
+	}
+	for (;;) {
+		size_t end = start;
+
+		/* Take whole lines up to the budget. */
+		while (end < all.len) {
+			char *nl = memchr(all.buf + end, '\n', all.len - end);
+			size_t next = (size_t)(nl - all.buf) + 1;
+
+			if (next - start > budget && end > start)
+				break;
+			end = next;
+		}
+		if (pg == page) {
+			text_add(t, all.buf ? all.buf + start : "",
+				 end - start);
+			if (end < all.len)
+				text_printf(t, "#more %s.%lu\n", CTL_PINS,
+					    page + 1);
+			break;
+		}
+		if (end >= all.len) {
+			err = -ENODATA; /* no such page */
+			break;
+		}
+		start = end;
+		pg++;
+	}
+	free(all.buf);
+	return err ? err : t->err;
+}
+
+static int get_status(struct rfs *fs, struct text *t)
+{
+	struct ptab_stats st;
+
+	ptab_get_stats(fs->pins, &st);
+	text_printf(t, "version=%s\n", RDMAFS_VERSION);
+	text_printf(t, "pins=%" PRIu64 "\n", st.pins);
+	text_printf(t, "files_pinned=%" PRIu64 "\n", st.files);
+	text_printf(t, "max_pins=%u\n", fs->o.max_pins);
+	text_printf(t, "max_pins_per_file=%u\n", fs->o.max_pins_per_file);
+	return t->err;
+}
+
+static void reply_text(fuse_req_t req, int err, struct text *t, size_t size)
+{
+	if (err)
+		fuse_reply_err(req, -err);
+	else if (t->len > XATTR_MAX)
+		fuse_reply_err(req, E2BIG);
+	else if (size == 0)
+		fuse_reply_xattr(req, t->len);
+	else if (size < t->len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, t->buf, t->len);
+	free(t->buf);
+}
+
+/* The page number of "user.rdmafs.pins.N", or 0 for the first page. */
+static bool pins_page(const char *name, unsigned long *page)
+{
+	char *end;
+
+	if (strcmp(name, CTL_PINS) == 0) {
+		*page = 0;
+		return true;
+	}
+	if (!has_prefix(name, CTL_PINS ".") || !name[sizeof(CTL_PINS)])
+		return false;
+	errno = 0;
+	*page = strtoul(name + sizeof(CTL_PINS), &end, 10);
+	return !errno && !*end && *page > 0 && name[sizeof(CTL_PINS)] != '0';
+}
+
+bool rfs_ctl_getxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
+		      size_t size)
+{
+	struct rfs *fs = rfs_of(req);
+	struct text t = { 0 };
+	unsigned long page;
+	int err;
+
+	if (has_prefix(name, RFS_HIDDEN_PREFIX)) {
+		fuse_reply_err(req, ENODATA);
+		return true;
+	}
+	if (!has_prefix(name, RFS_XATTR_PREFIX))
+		return false;
+	if (strcmp(name, CTL_PIN) == 0)
+		err = get_pins(fs, in, &t);
+	else if (in == &fs->root && pins_page(name, &page))
+		err = get_listing(fs, page, &t);
+	else if (in == &fs->root && strcmp(name, CTL_STATUS) == 0)
+		err = get_status(fs, &t);
+	else
+		err = -ENODATA;
+	reply_text(req, err, &t, size);
+	return true;
+}
+
+bool rfs_ctl_setxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
+		      const char *value, size_t size)
+{
+	int err;
+
+	if (has_prefix(name, RFS_HIDDEN_PREFIX)) {
+		fuse_reply_err(req, EPERM);
+		return true;
+	}
+	if (!has_prefix(name, RFS_XATTR_PREFIX))
+		return false;
+	if (strcmp(name, CTL_PIN) == 0)
+		err = do_pin(req, in, value, size);
+	else if (strcmp(name, CTL_UNPIN) == 0)
+		err = do_unpin(req, in, value, size, false);
+	else
+		err = -EINVAL;
+	fuse_reply_err(req, -err);
+	return true;
+}
+
+bool rfs_ctl_removexattr(fuse_req_t req, struct rfs_inode *in, const char *name)
+{
+	int err;
+
+	if (has_prefix(name, RFS_HIDDEN_PREFIX)) {
+		fuse_reply_err(req, EPERM);
+		return true;
+	}
+	if (!has_prefix(name, RFS_XATTR_PREFIX))
+		return false;
+	if (strcmp(name, CTL_PIN) == 0)
+		err = do_unpin(req, in, NULL, 0, true);
+	else
+		err = -EINVAL;
+	fuse_reply_err(req, -err);
+	return true;
+}
+
+size_t rfs_ctl_filter_list(char *list, size_t len)
+{
+	size_t in = 0, out = 0;
+
+	while (in < len) {
+		size_t n = strnlen(list + in, len - in) + 1;
+
+		if (!has_prefix(list + in, RFS_HIDDEN_PREFIX) &&
+		    !has_prefix(list + in, RFS_XATTR_PREFIX)) {
+			memmove(list + out, list + in, n);
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Pins in the daemon: the control xattrs of DESIGN §4 (doc/pins.md),
+ * their persistence in the backing inode and the mount-wide index.
+ */
+#ifndef RDMAFS_PINS_H
+#define RDMAFS_PINS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rdmafs.h"
+
+#define RFS_XATTR_PREFIX "user.rdmafs."
+#define RFS_HIDDEN_PREFIX "trusted.rdmafs."
+
+/* After daemonising (the pin table has threads of its own). */
+int rfs_pins_start(struct rfs *fs);
+void rfs_pins_stop(struct rfs *fs);
+
+/*
+ * The xattr handlers call these first; they return true when the name is
+ * one of rdmafs's own and the request has been answered.
+ */
+bool rfs_ctl_setxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
+		      const char *value, size_t size);
+bool rfs_ctl_getxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
+		      size_t size);
+bool rfs_ctl_removexattr(fuse_req_t req, struct rfs_inode *in,
+			 const char *name);
+/* Drops rdmafs's hidden names from a listxattr result; returns the length. */
+size_t rfs_ctl_filter_list(char *list, size_t len);
+
+/* A regular file was met for the first time: load its stored pins. */
+void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd);
+/* True when any file in the mount has pins (cheap). */
+bool rfs_pins_any(struct rfs *fs);
+/* The inode lost its last name: its pins go with it. */
+void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino);
+
+/* The backing directory's own entry for the index: hidden from the mount. */
+bool rfs_hidden_name(struct rfs *fs, struct rfs_inode *dir, const char *name);
+
+#endif
