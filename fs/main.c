@@ -306,6 +306,7 @@ out_args:
 	free(fs.o.backing);
 	free(fs.o.mountpoint);
 	free(fs.o.cache_str);
+	free(fs.o.audit_log);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -285,6 +285,13 @@ void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = errno;
 	else if (watch)
 		rfs_pins_inode_gone(fs, st.st_dev, st.st_ino);
+	/* A pinned file, or a directory above one, may have moved. */
+	if (!err && rfs_pins_any(fs)) {
+		rfs_pins_renamed(fs, nfd, newname);
+		if (flags & RENAME_EXCHANGE)
+			rfs_pins_renamed(fs, ofd, name);
+		rfs_pins_changed(fs);
+	}
 	rfs_ifd_put(fs, to);
 	rfs_ifd_put(fs, from);
 	fuse_reply_err(req, err);

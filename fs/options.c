@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rdmafs.h"
 
@@ -35,6 +36,7 @@ static const struct fuse_opt rfs_opt_spec[] = {
 	RFS_OPT("no_splice", splice, 0),
 	RFS_OPT("fd_cache=%u", fd_cache, 0),
 	RFS_OPT("threads=%u", max_threads, 0),
+	RFS_OPT("audit_log=%s", audit_log, 0),
 	RFS_OPT("max_pins=%u", max_pins, 0),
 	RFS_OPT("max_pins_per_file=%u", max_pins_per_file, 0),
 	RFS_OPT("cache=%s", cache_str, 0),
@@ -71,6 +73,8 @@ void rfs_usage(const char *prog)
 	       "  -o fd_cache=N               idle backing descriptors kept open\n"
 	       "                              [half the open-file limit]\n"
 	       "  -o threads=N                most worker threads [10]\n"
+	       "  -o audit_log=PATH           also write the audit trail as JSON\n"
+	       "                              Lines to PATH [syslog only]\n"
 	       "  -o max_pins=N               pins in the whole mount [65536]\n"
 	       "  -o max_pins_per_file=N      pins on one file [1024]\n"
 	       "\n"
@@ -145,6 +149,18 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 	if (o->timeout < 0 && o->timeout != -1) {
 		fprintf(stderr, "rdmafs: timeout must not be negative\n");
 		return -EINVAL;
+	}
+	if (o->audit_log && o->audit_log[0] != '/') {
+		/* The daemon leaves its directory: keep the path meaningful. */
+		char *cwd = getcwd(NULL, 0), *abs;
+
+		if (!cwd || asprintf(&abs, "%s/%s", cwd, o->audit_log) < 0) {
+			free(cwd);
+			return -ENOMEM;
+		}
+		free(cwd);
+		free(o->audit_log);
+		o->audit_log = abs;
 	}
 	if (!o->backing || !o->mountpoint) {
 		fprintf(stderr,

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,14 @@
 #define LOG "index"
 #define LOG_TMP "index.tmp"
 #define HANDLE_MAX 128
+/* "+ dev ino type" + handle hex + path hex + newline */
+#define LINE_MAX_LEN (64 + 2 * HANDLE_MAX + 2 * PATH_MAX + 2)
 
 struct pidx_ent {
 	struct pidx_ent *next;
 	uint64_t dev, ino;
 	struct file_handle *fh;
+	char *hint;
 };
 
 static size_t slot(const struct pidx *x, uint64_t dev, uint64_t ino)
@@ -71,9 +75,9 @@ static struct file_handle *fh_dup(const struct file_handle *fh)
 	return c;
 }
 
-/* Applies one change to the in-memory set; takes ownership of @fh. */
+/* Applies one change to the in-memory set; takes ownership of @fh, @hint. */
 static void apply(struct pidx *x, uint64_t dev, uint64_t ino,
-		  struct file_handle *fh)
+		  struct file_handle *fh, char *hint)
 {
 	struct pidx_ent **p = find(x, dev, ino), *e = *p;
 
@@ -81,40 +85,59 @@ static void apply(struct pidx *x, uint64_t dev, uint64_t ino,
 		if (e) {
 			*p = e->next;
 			free(e->fh);
+			free(e->hint);
 			free(e);
 			x->live--;
 		}
+		free(hint);
 		return;
 	}
 	if (e) {
 		free(e->fh);
+		free(e->hint);
 		e->fh = fh;
+		e->hint = hint;
 		return;
 	}
 	e = malloc(sizeof(*e));
 	if (!e) {
 		free(fh);
+		free(hint);
 		return;
 	}
 	e->dev = dev;
 	e->ino = ino;
 	e->fh = fh;
+	e->hint = hint;
 	e->next = NULL;
 	*p = e;
 	if (++x->live > x->nbuckets)
 		grow(x);
 }
 
+static void hex_into(char *buf, size_t size, int *n, const unsigned char *p,
+		     size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && (size_t)*n + 4 < size; i++)
+		*n += snprintf(buf + *n, size - (size_t)*n, "%02x", p[i]);
+}
+
+/* The "+" line; @size must leave room for the hex of a PATH_MAX path. */
 static int format_add(char *buf, size_t size, uint64_t dev, uint64_t ino,
-		      const struct file_handle *fh)
+		      const struct file_handle *fh, const char *hint)
 {
 	int n = snprintf(buf, size, "+ %llu %llu %d ", (unsigned long long)dev,
 			 (unsigned long long)ino, fh->handle_type);
-	unsigned int i;
 
-	for (i = 0; i < fh->handle_bytes && (size_t)n + 3 < size; i++)
-		n += snprintf(buf + n, size - (size_t)n, "%02x",
-			      fh->f_handle[i]);
+	hex_into(buf, size, &n, fh->f_handle, fh->handle_bytes);
+	buf[n++] = ' ';
+	if (hint && *hint)
+		hex_into(buf, size, &n, (const unsigned char *)hint,
+			 strlen(hint));
+	else
+		buf[n++] = '-';
 	buf[n++] = '\n';
 	return n;
 }
@@ -150,51 +173,84 @@ static struct file_handle *parse_handle(int type, const char *hex)
 	return fh;
 }
 
+static char *parse_hint(const char *hex)
+{
+	size_t n = strlen(hex) / 2, i;
+	char *s;
+
+	if (strcmp(hex, "-") == 0 || n == 0)
+		return NULL;
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned int v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || v == 0) {
+			free(s);
+			return NULL;
+		}
+		s[i] = (char)v;
+	}
+	s[n] = '\0';
+	return s;
+}
+
 static void replay(struct pidx *x)
 {
 	FILE *f;
-	char line[512], hex[2 * HANDLE_MAX + 2];
+	char *line = malloc(LINE_MAX_LEN), hex[2 * HANDLE_MAX + 2];
+	char *hint = malloc(2 * PATH_MAX + 2);
 	unsigned long long dev, ino;
-	int type, fd;
+	int type, fd, k;
 
-	fd = openat(x->dirfd, LOG, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	f = fdopen(fd, "r");
+	fd = line && hint ? openat(x->dirfd, LOG, O_RDONLY | O_CLOEXEC) : -1;
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
+		free(line);
+		free(hint);
 		return;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (fgets(line, LINE_MAX_LEN, f)) {
 		x->lines++;
 		/* A torn last line has no newline: ignore it. */
 		if (!strchr(line, '\n'))
 			break;
-		if (sscanf(line, "+ %llu %llu %d %257s", &dev, &ino, &type,
-			   hex) == 4)
-			apply(x, dev, ino, parse_handle(type, hex));
+		k = sscanf(line, "+ %llu %llu %d %257s %8193s", &dev, &ino,
+			   &type, hex, hint);
+		if (k >= 4)
+			apply(x, dev, ino, parse_handle(type, hex),
+			      k == 5 ? parse_hint(hint) : NULL);
 		else if (sscanf(line, "- %llu %llu", &dev, &ino) == 2)
-			apply(x, dev, ino, NULL);
+			apply(x, dev, ino, NULL, NULL);
 	}
 	fclose(f);
+	free(line);
+	free(hint);
 }
 
 /* Rewrites the log with just the live entries. */
 static void compact(struct pidx *x)
 {
-	char line[512];
+	char *line = malloc(LINE_MAX_LEN);
 	size_t i;
 	int fd, n;
 	struct pidx_ent *e;
 
+	if (!line)
+		return;
 	fd = openat(x->dirfd, LOG_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    0600);
-	if (fd < 0)
+	if (fd < 0) {
+		free(line);
 		return;
+	}
 	for (i = 0; i < x->nbuckets; i++) {
 		for (e = x->buckets[i]; e; e = e->next) {
-			n = format_add(line, sizeof(line), e->dev, e->ino,
-				       e->fh);
+			n = format_add(line, LINE_MAX_LEN, e->dev, e->ino,
+				       e->fh, e->hint);
 			if (write(fd, line, (size_t)n) != n)
 				goto fail;
 		}
@@ -202,10 +258,12 @@ static void compact(struct pidx *x)
 	if (fsync(fd) < 0 || renameat(x->dirfd, LOG_TMP, x->dirfd, LOG) < 0)
 		goto fail;
 	close(fd);
+	free(line);
 	x->lines = x->live;
 	return;
 fail:
 	close(fd);
+	free(line);
 	unlinkat(x->dirfd, LOG_TMP, 0);
 }
 
@@ -245,6 +303,7 @@ void pidx_close(struct pidx *x)
 		for (e = x->buckets[i]; e; e = next) {
 			next = e->next;
 			free(e->fh);
+			free(e->hint);
 			free(e);
 		}
 	}
@@ -257,26 +316,39 @@ void pidx_close(struct pidx *x)
 }
 
 void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
-	      const struct file_handle *fh)
+	      const struct file_handle *fh, const char *hint)
 {
-	char line[512];
 	struct pidx_ent *e;
 	struct file_handle *c;
+	char *line, *h;
 	int n;
 
-	if (!fh)
-		return;
 	pthread_mutex_lock(&x->lock);
 	e = *find(x, dev, ino);
-	if (!e || e->fh->handle_bytes != fh->handle_bytes ||
-	    memcmp(e->fh->f_handle, fh->f_handle, fh->handle_bytes) != 0) {
-		c = fh_dup(fh);
-		if (c) {
-			apply(x, dev, ino, c);
-			n = format_add(line, sizeof(line), dev, ino, fh);
-			append(x, line, (size_t)n);
-		}
+	if (!fh && e)
+		fh = e->fh;
+	if (!hint && e)
+		hint = e->hint;
+	if (!fh ||
+	    (e && e->fh->handle_bytes == fh->handle_bytes &&
+	     memcmp(e->fh->f_handle, fh->f_handle, fh->handle_bytes) == 0 &&
+	     (e->hint == hint ||
+	      (e->hint && hint && strcmp(e->hint, hint) == 0)))) {
+		pthread_mutex_unlock(&x->lock);
+		return;
 	}
+	c = fh_dup(fh);
+	h = hint ? strdup(hint) : NULL;
+	line = malloc(LINE_MAX_LEN);
+	if (c && line) {
+		n = format_add(line, LINE_MAX_LEN, dev, ino, c, h);
+		apply(x, dev, ino, c, h);
+		append(x, line, (size_t)n);
+	} else {
+		free(c);
+		free(h);
+	}
+	free(line);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -287,7 +359,7 @@ void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
 
 	pthread_mutex_lock(&x->lock);
 	if (*find(x, dev, ino)) {
-		apply(x, dev, ino, NULL);
+		apply(x, dev, ino, NULL, NULL);
 		n = snprintf(line, sizeof(line), "- %llu %llu\n",
 			     (unsigned long long)dev, (unsigned long long)ino);
 		append(x, line, (size_t)n);
@@ -331,8 +403,11 @@ ssize_t pidx_items(struct pidx *x, struct pidx_item **out)
 			items[n].dev = e->dev;
 			items[n].ino = e->ino;
 			items[n].fh = fh_dup(e->fh);
+			items[n].hint = e->hint ? strdup(e->hint) : NULL;
 			if (items[n].fh)
 				n++;
+			else
+				free(items[n].hint);
 		}
 	}
 	pthread_mutex_unlock(&x->lock);
@@ -344,7 +419,9 @@ void pidx_free_items(struct pidx_item *items, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(items[i].fh);
+		free(items[i].hint);
+	}
 	free(items);
 }

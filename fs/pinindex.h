@@ -2,8 +2,14 @@
 /*
  * The index of pinned files, so that the mount-wide listing needs no tree
  * walk: the backing directory's hidden ".rdmafs/index", an append-only log
- * of "+ DEV INO TYPE HANDLE" and "- DEV INO" lines, replayed at mount and
- * compacted when it holds far more lines than live entries.  It is a
+ * of "+ DEV INO TYPE HANDLE PATH" and "- DEV INO" lines (HANDLE and PATH in
+ * hex, PATH "-" when unknown), replayed at mount and compacted when it
+ * holds far more lines than live entries.
+ *
+ * PATH is a hint: a handle names the inode but, for a file, not always a
+ * path (a file whose dentry left the cache reopens disconnected, and its
+ * path reads "/").  The hint is the path when the file was pinned or last
+ * renamed through the mount; the listing checks it against the inode.  It is a
  * cache: the pins themselves live in each inode's xattr, and an entry
  * that turns out stale is dropped when found.
  */
@@ -30,14 +36,19 @@ struct pidx {
 struct pidx_item {
 	uint64_t dev, ino;
 	struct file_handle *fh;
+	char *hint; /* relative path, or NULL */
 };
 
 /* Opens (creating) the index under @root_fd and replays it. */
 int pidx_open(struct pidx *x, int root_fd);
 void pidx_close(struct pidx *x);
-/* Records that the inode has pins; @fh may be NULL (not recorded then). */
+/*
+ * Records that the inode has pins, with its path relative to the backing
+ * root when known (@hint, may be NULL).  With @fh NULL, only updates the
+ * hint of an inode already recorded.
+ */
 void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
-	      const struct file_handle *fh);
+	      const struct file_handle *fh, const char *hint);
 /* Records that the inode has no pins any more. */
 void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino);
 bool pidx_has(struct pidx *x, uint64_t dev, uint64_t ino);

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <linux/openat2.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +26,8 @@
 #include "ops.h"
 #include "pinindex.h"
 #include "pins.h"
+#include "rdmafs/audit.h"
+#include "rdmafs/identity.h"
 #include "rdmafs/pinstore.h"
 #include "rdmafs/pintable.h"
 #include "rdmafs/range.h"
@@ -35,6 +39,13 @@
 #define CTL_STATUS RFS_XATTR_PREFIX "status"
 #define MAX_RANGES 64
 #define XATTR_MAX (64 * 1024)
+
+/* A growing text buffer for listings. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -52,6 +63,13 @@ int rfs_pins_start(struct rfs *fs)
 		.pins_per_file = fs->o.max_pins_per_file,
 		.pins = fs->o.max_pins,
 	};
+	pthread_mutex_init(&fs->listing_lock, NULL);
+	fs->audit = audit_open(fs->o.audit_log, 0);
+	if (!fs->audit) {
+		syslog(LOG_ERR, "couldn't open the audit log %s: %m",
+		       fs->o.audit_log ? fs->o.audit_log : "(syslog)");
+		return -errno;
+	}
 	fs->pins = ptab_new(&lim);
 	if (!fs->pins)
 		return -errno;
@@ -73,6 +91,13 @@ void rfs_pins_stop(struct rfs *fs)
 		pidx_close(fs->pidx);
 		free(fs->pidx);
 	}
+	if (fs->listing) {
+		free(fs->listing->buf);
+		free(fs->listing);
+	}
+	if (fs->audit)
+		audit_close(fs->audit);
+	pthread_mutex_destroy(&fs->listing_lock);
 }
 
 bool rfs_pins_any(struct rfs *fs)
@@ -134,23 +159,38 @@ static int format_pin(const struct pin *p, char *buf, size_t size)
 			p->owner, holder, since);
 }
 
-static void audit_pin(fuse_req_t req, const char *event, const char *path,
-		      const struct pin *p)
+/* Records a pin change (DESIGN §5): syslog, and the JSON file if set. */
+static void record_pin(fuse_req_t req, const char *event, const char *op,
+		       const char *path, const struct pin *p)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	char line[160];
+	struct rfs *fs = rfs_of(req);
+	struct audit_pin ap = {
+		.off = p->off,
+		.len = p->len,
+		.all = p->all,
+		.owner = p->owner,
+		.holder = p->holder,
+	};
+	struct audit_event ev = {
+		.event = event,
+		.op = op,
+		.path = path,
+		.range = p->all ? AUDIT_RANGE_ALL : AUDIT_RANGE_SPAN,
+		.offset = p->off,
+		.length = p->len,
+		.waited_ms = -1,
+		.pins = &ap,
+		.npins = 1,
+	};
+	struct ident *id = malloc(sizeof(*id));
 
-	format_pin(p, line, sizeof(line));
-	syslog(LOG_NOTICE, "%s path=%s %s by pid=%d uid=%u gid=%u", event,
-	       path ? path : "?", line, ctx->pid, ctx->uid, ctx->gid);
+	/* Read at request time: the process may be gone a moment later. */
+	if (id && ident_read(ctx->pid, ctx->uid, ctx->gid, id) >= -ESRCH)
+		ev.process = id;
+	audit_log(fs->audit, &ev);
+	free(id);
 }
-
-/* A growing text buffer for listings. */
-struct text {
-	char *buf;
-	size_t len, cap;
-	int err;
-};
 
 static void text_add(struct text *t, const char *s, size_t n)
 {
@@ -237,7 +277,7 @@ static int load_one(const struct pin *p, void *arg)
 
 void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
 {
-	char path[64], *buf;
+	char path[64], rel[PATH_MAX], *buf;
 	ssize_t n;
 	struct load_ctx c = { .fs = fs };
 
@@ -259,11 +299,32 @@ void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
 			syslog(LOG_WARNING,
 			       "ignoring a damaged pin record on inode %llu",
 			       (unsigned long long)in->ino);
+		/* Looked up by name: repair the index if it lost this file. */
 		if (pset_count(ptab_file_pins(c.f)) && fs->pidx)
-			pidx_add(fs->pidx, in->dev, in->ino, in->handle);
+			pidx_add(fs->pidx, in->dev, in->ino, in->handle,
+				 rel_path(fs, fd, rel, sizeof(rel)) == 0
+					 ? rel
+					 : NULL);
 		ptab_file_unlock(fs->pins, c.f);
 	}
 	free(buf);
+}
+
+void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name)
+{
+	char dir[PATH_MAX], hint[PATH_MAX];
+	struct stat st;
+
+	if (!fs->pidx || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) ||
+	    !ptab_has_overlap(fs->pins, st.st_dev, st.st_ino, 0, UINT64_MAX))
+		return;
+	if (rel_path(fs, dfd, dir, sizeof(dir)) < 0)
+		return;
+	if (snprintf(hint, sizeof(hint), "%s%s%s", dir, *dir ? "/" : "",
+		     name) >= (int)sizeof(hint))
+		return;
+	pidx_add(fs->pidx, st.st_dev, st.st_ino, NULL, hint);
 }
 
 static bool every_pin(const struct pin *p, void *arg)
@@ -282,6 +343,7 @@ void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino)
 		return;
 	ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
 	ptab_file_unlock(fs->pins, f);
+	rfs_pins_changed(fs);
 	if (fs->pidx)
 		pidx_del(fs->pidx, dev, ino);
 }
@@ -333,7 +395,7 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	struct ptab_file *f;
 	struct stat st;
 	int fd, err;
-	bool was_empty;
+	bool have_rel;
 
 	if (in->type != S_IFREG)
 		return -EINVAL;
@@ -344,6 +406,8 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	fd = rfs_inode_open(fs, in, O_RDWR);
 	if (fd < 0)
 		return fd;
+	/* The file was just reached by name: its path is at hand now. */
+	have_rel = rel_path(fs, fd, rel, sizeof(rel)) == 0;
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		goto out;
@@ -366,7 +430,6 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		err = -errno;
 		goto out;
 	}
-	was_empty = pset_count(ptab_file_pins(f)) == 0;
 	for (i = 0; i < n; i++) {
 		struct pin p = {
 			.off = r[i].off,
@@ -393,14 +456,16 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 					   NULL);
 		nadded = 0;
 	}
-	if (!err && was_empty && nadded && fs->pidx)
-		pidx_add(fs->pidx, in->dev, in->ino, in->handle);
+	if (!err && nadded && fs->pidx)
+		pidx_add(fs->pidx, in->dev, in->ino, in->handle,
+			 have_rel ? rel : NULL);
+	if (nadded)
+		rfs_pins_changed(fs);
 	ptab_file_unlock(fs->pins, f);
 
-	if (nadded && rel_path(fs, fd, rel, sizeof(rel)) < 0)
-		snprintf(rel, sizeof(rel), "?");
 	for (i = 0; i < nadded; i++)
-		audit_pin(req, "pin", rel, &added[i]);
+		record_pin(req, "pin", "setxattr", have_rel ? rel : NULL,
+			   &added[i]);
 out:
 	close(fd);
 	return err;
@@ -431,6 +496,7 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	struct rfs *fs = rfs_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct unpin_ctx uc = { .uid = ctx->uid, .root = ctx->uid == 0 };
+	const char *op = everything && !value ? "removexattr" : "setxattr";
 	struct pin key = { .owner = ctx->uid }, removed;
 	struct ptab_file *f;
 	struct rng r = { .all = true };
@@ -463,9 +529,11 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		key.off = r.off;
 		key.len = r.len;
 		key.all = r.all;
-		err = ptab_pin_remove_exact(fs->pins, f, &key,
-					    uc.root ? PSET_ANY_OWNER : 0,
-					    &removed);
+		err = ptab_pin_remove_exact(fs->pins, f, &key, 0, &removed);
+		/* Root's own pin of that range first, else anyone's. */
+		if (err == -ENODATA && uc.root)
+			err = ptab_pin_remove_exact(fs->pins, f, &key,
+						    PSET_ANY_OWNER, &removed);
 		if (err == -ENODATA && !uc.root &&
 		    ptab_pin_remove_exact(fs->pins, f, &key, PSET_ANY_OWNER,
 					  &removed) == 0) {
@@ -495,11 +563,14 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	}
 	if (!err && pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
 		pidx_del(fs->pidx, in->dev, in->ino);
+	if (!err)
+		rfs_pins_changed(fs);
 	ptab_file_unlock(fs->pins, f);
 	if (fd >= 0) {
 		if (!err && rel_path(fs, fd, rel, sizeof(rel)) == 0)
 			for (i = 0; i < uc.n && i < 16; i++)
-				audit_pin(req, "unpin", rel, &uc.removed[i]);
+				record_pin(req, "unpin", op, rel,
+					   &uc.removed[i]);
 		rfs_ifd_put(fs, in);
 	}
 	return err;
@@ -558,6 +629,32 @@ static void escape_path(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
+/* True when the index's path hint still names the inode; copies it. */
+static bool hint_matches(struct rfs *fs, const struct pidx_item *it, char *buf,
+			 size_t size)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd, ok;
+
+	if (!it->hint)
+		return false;
+	fd = (int)syscall(SYS_openat2, fs->root_fd, it->hint, &how,
+			  sizeof(how));
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && (uint64_t)st.st_ino == it->ino &&
+	     (uint64_t)st.st_dev == it->dev;
+	close(fd);
+	if (ok)
+		snprintf(buf, size, "%s", it->hint);
+	return ok;
+}
+
 /* Lines of one file's pins, from the table or from its stored record. */
 static void list_file(struct rfs *fs, const struct pidx_item *it,
 		      struct text *t)
@@ -574,8 +671,11 @@ static void list_file(struct rfs *fs, const struct pidx_item *it,
 			pidx_del(fs->pidx, it->dev, it->ino);
 		return;
 	}
-	if (rel_path(fs, fd, rel, sizeof(rel)) < 0)
-		goto out;
+	if (rel_path(fs, fd, rel, sizeof(rel)) < 0 &&
+	    !hint_matches(fs, it, rel, sizeof(rel)))
+		/* Renamed outside the mount and out of the cache. */
+		snprintf(rel, sizeof(rel), "?ino=%llu",
+			 (unsigned long long)it->ino);
 	escape_path(rel, esc, sizeof(esc));
 
 	ptab_read_lock();
@@ -650,50 +750,101 @@ static int list_all(struct rfs *fs, struct text *out)
 	return out->err;
 }
 
+void rfs_pins_changed(struct rfs *fs)
+{
+	__atomic_add_fetch(&fs->pin_gen, 1, __ATOMIC_RELEASE);
+}
+
 /*
  * Page @page of the listing: whole lines, at most 64 KiB with room for
  * the "#more" line that names the next page.
+ *
+ * Page 0 is built afresh from the pins and paths of the moment and kept;
+ * later pages are cut from that snapshot, so a reader walking the pages
+ * sees one consistent listing.  When pins changed (or a pinned path may
+ * have) since the snapshot, a later page answers ENODATA, and the reader
+ * starts over at page 0 (rdmafsctl does).
  */
 static int get_listing(struct rfs *fs, unsigned long page, struct text *t)
 {
-	struct text all = { 0 };
 	size_t start = 0, budget = XATTR_MAX - 64;
 	unsigned long pg = 0;
-	int err = list_all(fs, &all);
+	uint64_t gen = __atomic_load_n(&fs->pin_gen, __ATOMIC_ACQUIRE);
+	struct text *all = fs->listing;
+	int err = 0;
 
-	if (err) {
-		free(all.buf);
-		return err;
+	pthread_mutex_lock(&fs->listing_lock);
+	if (page == 0) {
+		if (!all) {
+			all = calloc(1, sizeof(*all));
+			if (!all) {
+				pthread_mutex_unlock(&fs->listing_lock);
+				return -ENOMEM;
+			}
+			fs->listing = all;
+		}
+		free(all->buf);
+		memset(all, 0, sizeof(*all));
+		fs->listing_gen = gen;
+		err = list_all(fs, all);
+		fs->listing_valid = !err;
+	} else if (!all || !fs->listing_valid || fs->listing_gen != gen) {
+		err = -ENODATA;
 	}
-	for (;;) {
+	while (!err) {
 		size_t end = start;
 
 		/* Take whole lines up to the budget. */
-		while (end < all.len) {
-			char *nl = memchr(all.buf + end, '\n', all.len - end);
-			size_t next = (size_t)(nl - all.buf) + 1;
+		while (end < all->len) {
+			char *nl = memchr(all->buf + end, '\n', all->len - end);
+			size_t next = (size_t)(nl - all->buf) + 1;
 
 			if (next - start > budget && end > start)
 				break;
 			end = next;
 		}
 		if (pg == page) {
-			text_add(t, all.buf ? all.buf + start : "",
+			text_add(t, all->buf ? all->buf + start : "",
 				 end - start);
-			if (end < all.len)
+			if (end < all->len)
 				text_printf(t, "#more %s.%lu\n", CTL_PINS,
 					    page + 1);
 			break;
 		}
-		if (end >= all.len) {
+		if (end >= all->len) {
 			err = -ENODATA; /* no such page */
 			break;
 		}
 		start = end;
 		pg++;
 	}
-	free(all.buf);
+	pthread_mutex_unlock(&fs->listing_lock);
 	return err ? err : t->err;
+}
+
+/*
+ * Counts the pins and files of the mount-wide listing: the table alone
+ * misses files not looked up since mount.  Lines are sorted, so the lines
+ * of one file (one path) are adjacent.
+ */
+static int count_listing(struct rfs *fs, struct ptab_stats *st)
+{
+	struct text all = { 0 };
+	const char *p, *prev = NULL;
+	size_t n, plen = 0;
+	int err = list_all(fs, &all);
+
+	st->pins = st->files = 0;
+	for (p = all.buf; !err && p && *p; p += strcspn(p, "\n") + 1) {
+		n = strcspn(p, " ");
+		st->pins++;
+		if (!prev || n != plen || memcmp(p, prev, n) != 0)
+			st->files++;
+		prev = p;
+		plen = n;
+	}
+	free(all.buf);
+	return err;
 }
 
 static int get_status(struct rfs *fs, struct text *t)
@@ -701,6 +852,8 @@ static int get_status(struct rfs *fs, struct text *t)
 	struct ptab_stats st;
 
 	ptab_get_stats(fs->pins, &st);
+	if (fs->pidx && count_listing(fs, &st) < 0)
+		ptab_get_stats(fs->pins, &st);
 	text_printf(t, "version=%s\n", RDMAFS_VERSION);
 	text_printf(t, "pins=%" PRIu64 "\n", st.pins);
 	text_printf(t, "files_pinned=%" PRIu64 "\n", st.files);

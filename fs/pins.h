@@ -35,6 +35,13 @@ size_t rfs_ctl_filter_list(char *list, size_t len);
 void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd);
 /* True when any file in the mount has pins (cheap). */
 bool rfs_pins_any(struct rfs *fs);
+/*
+ * Pins, or the path of a pinned file, may have changed: listings made
+ * before are out of date.
+ */
+void rfs_pins_changed(struct rfs *fs);
+/* @name in directory @dfd was renamed there: keep the index's path. */
+void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name);
 /* The inode lost its last name: its pins go with it. */
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino);
 

@@ -35,6 +35,7 @@ struct rfs_opts {
 	int splice; /* splice reads and writes through the kernel */
 	unsigned int fd_cache; /* idle descriptors kept */
 	unsigned int max_threads;
+	char *audit_log; /* JSON Lines file, absolute; NULL: syslog only */
 	unsigned int max_pins; /* in the whole mount */
 	unsigned int max_pins_per_file;
 };
@@ -89,7 +90,13 @@ struct rfs {
 	struct fuse_session *se;
 	struct ptab *pins; /* pin table (pins.c) */
 	struct pidx *pidx; /* index of pinned files (pinindex.c) */
+	struct audit *audit; /* the audit trail (DESIGN §5) */
 	char *backing_real; /* realpath of the backing directory */
+	uint64_t pin_gen; /* bumped by every change a listing shows */
+	pthread_mutex_t listing_lock;
+	struct text *listing; /* snapshot of the mount-wide listing */
+	uint64_t listing_gen;
+	bool listing_valid;
 };
 
 /* An open regular file. */

@@ -121,6 +121,13 @@ int pstore_decode(const void *buf, size_t len, pset_visit_fn fn, void *arg)
 		return -EUCLEAN;
 	if (crc32(b + PSTORE_HDR, len - PSTORE_HDR) != get32(b + 12))
 		return -EUCLEAN;
+	/* Every record first: a damaged value yields no pin at all. */
+	for (i = 0, r = b + PSTORE_HDR; i < count; i++, r += PSTORE_REC) {
+		uint64_t off = get64(r), n = get64(r + 8);
+
+		if (!(get32(r + 20) & FLAG_ALL) && (n == 0 || off + n < off))
+			return -EUCLEAN;
+	}
 	for (i = 0, r = b + PSTORE_HDR; i < count; i++, r += PSTORE_REC) {
 		struct pin p = {
 			.off = get64(r),
@@ -130,8 +137,6 @@ int pstore_decode(const void *buf, size_t len, pset_visit_fn fn, void *arg)
 			.since_ns = (int64_t)get64(r + 24),
 		};
 
-		if (!p.all && (p.len == 0 || p.off + p.len < p.off))
-			return -EUCLEAN;
 		err = fn(&p, arg);
 		if (err)
 			return err;

@@ -142,8 +142,7 @@ static void drop_backing(struct mnt *m)
 int mnt_setup(struct mnt *m, const char *opts, bool overmount)
 {
 	const char *tmp = getenv("TMPDIR");
-	pid_t parent;
-	int err, i;
+	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->daemon = -1;
@@ -170,12 +169,24 @@ int mnt_setup(struct mnt *m, const char *opts, bool overmount)
 		}
 	}
 
+	err = mnt_start(m, opts);
+	if (err == 0)
+		return 0;
+fail:
+	drop_backing(m);
+	return err;
+}
+
+/* Starts rdmafs -f on the existing backing directory and mountpoint. */
+int mnt_start(struct mnt *m, const char *opts)
+{
+	pid_t parent;
+	int i;
+
 	parent = getpid();
 	m->daemon = fork();
-	if (m->daemon < 0) {
-		err = -errno;
-		goto fail;
-	}
+	if (m->daemon < 0)
+		return -errno;
 	if (m->daemon == 0) {
 		char o[1024];
 
@@ -203,19 +214,45 @@ int mnt_setup(struct mnt *m, const char *opts, bool overmount)
 			return 0;
 		if (waitpid(m->daemon, &st, WNOHANG) == m->daemon) {
 			m->daemon = -1;
-			err = -EIO;
-			goto fail;
+			return -EIO;
 		}
 		sleep_ms(10);
 	}
-	err = -ETIMEDOUT;
 	kill(m->daemon, SIGKILL);
 	waitpid(m->daemon, NULL, 0);
 	m->daemon = -1;
 	umount2(m->mountpoint, MNT_DETACH);
-fail:
-	drop_backing(m);
-	return err;
+	return -ETIMEDOUT;
+}
+
+int mnt_stop(struct mnt *m, bool crash)
+{
+	int st = 0, i;
+
+	if (m->daemon <= 0)
+		return -ECHILD;
+	if (crash) {
+		kill(m->daemon, SIGKILL);
+		waitpid(m->daemon, &st, 0);
+		m->daemon = -1;
+		/* The dead mount answers ENOTCONN until it is detached. */
+		return umount2(m->mountpoint, MNT_DETACH) < 0 ? -errno : 0;
+	}
+	if (harness_sh("fusermount3 -u '%s' 2>/dev/null", m->mountpoint) != 0)
+		umount2(m->mountpoint, MNT_DETACH);
+	for (i = 0; i < EXIT_WAIT_TICKS; i++) {
+		if (waitpid(m->daemon, &st, WNOHANG) == m->daemon)
+			break;
+		sleep_ms(10);
+	}
+	if (i == EXIT_WAIT_TICKS) {
+		kill(m->daemon, SIGKILL);
+		waitpid(m->daemon, &st, 0);
+	}
+	m->daemon = -1;
+	if (i == EXIT_WAIT_TICKS)
+		return -ETIMEDOUT;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
 }
 
 int mnt_teardown(struct mnt *m)

@@ -45,6 +45,19 @@ int mnt_setup(struct mnt *m, const char *opts, bool overmount);
  */
 int mnt_teardown(struct mnt *m);
 
+/*
+ * Stops the daemon but keeps the backing directory: a clean unmount, or
+ * with @crash a SIGKILL and a lazy unmount of the dead mount.  Returns
+ * the daemon's exit status (clean) or 0 (crash), or -errno.
+ */
+int mnt_stop(struct mnt *m, bool crash);
+
+/*
+ * Starts a new daemon, with the extra -o options @opts, on the backing
+ * directory of a mount that mnt_stop() stopped.  Returns 0 or -errno.
+ */
+int mnt_start(struct mnt *m, const char *opts);
+
 /* Paths inside the mount and inside the backing directory. */
 const char *mnt_path(const struct mnt *m, const char *rel);
 const char *bk_path(const struct mnt *m, const char *rel);
