@@ -76,7 +76,7 @@ void rfs_usage(const char *prog)
 	       "  -o audit_log=PATH           also write the audit trail as JSON\n"
 	       "                              Lines to PATH [syslog only]\n"
 	       "  -o max_pins=N               pins in the whole mount [65536]\n"
-	       "  -o max_pins_per_file=N      pins on one file [1024]\n"
+	       "  -o max_pins_per_file=N      pins on one file [512, at most 512]\n"
 	       "\n"
 	       "Other -o options go to FUSE: allow_other, ro, ... (see fuse(8)).\n",
 	       prog);
@@ -129,7 +129,7 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 	o->splice = 1;
 	o->max_threads = 10;
 	o->max_pins = 65536;
-	o->max_pins_per_file = 1024;
+	o->max_pins_per_file = RFS_MAX_PINS_PER_FILE;
 	if (fuse_opt_parse(args, o, rfs_opt_spec, opt_proc) < 0)
 		return -EINVAL;
 	if (o->cache_str) {
@@ -165,6 +165,18 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 	if (!o->backing || !o->mountpoint) {
 		fprintf(stderr,
 			"rdmafs: need BACKING and MOUNTPOINT (see rdmafs --help)\n");
+		return -EINVAL;
+	}
+	/* A file's pins must fit one xattr value (64 KiB) when listed. */
+	if (o->max_pins_per_file == 0 ||
+	    o->max_pins_per_file > RFS_MAX_PINS_PER_FILE) {
+		fprintf(stderr,
+			"rdmafs: max_pins_per_file must be 1 to %u\n",
+			RFS_MAX_PINS_PER_FILE);
+		return -EINVAL;
+	}
+	if (o->max_pins == 0) {
+		fprintf(stderr, "rdmafs: max_pins must be at least 1\n");
 		return -EINVAL;
 	}
 	if (o->max_threads == 0) {

@@ -358,6 +358,7 @@ static int64_t now_ns(void)
 
 struct same_ctx {
 	const struct pin *key;
+	bool any_owner;
 	bool found;
 };
 
@@ -366,7 +367,8 @@ static int same_one(const struct pin *p, void *arg)
 	struct same_ctx *c = arg;
 
 	if (p->all == c->key->all && p->off == c->key->off &&
-	    p->len == c->key->len && p->owner == c->key->owner &&
+	    p->len == c->key->len &&
+	    (c->any_owner || p->owner == c->key->owner) &&
 	    p->holder == c->key->holder) {
 		c->found = true;
 		return 1;
@@ -377,6 +379,16 @@ static int same_one(const struct pin *p, void *arg)
 static bool has_same(const struct pset *s, const struct pin *key)
 {
 	struct same_ctx c = { .key = key };
+
+	pset_overlaps(s, key->off, key->all ? UINT64_MAX : key->len, same_one,
+		      &c);
+	return c.found;
+}
+
+/* True when a pin of anyone has exactly the range and holder of @key. */
+static bool has_range(const struct pset *s, const struct pin *key)
+{
+	struct same_ctx c = { .key = key, .any_owner = true };
 
 	pset_overlaps(s, key->off, key->all ? UINT64_MAX : key->len, same_one,
 		      &c);
@@ -534,13 +546,10 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		if (err == -ENODATA && uc.root)
 			err = ptab_pin_remove_exact(fs->pins, f, &key,
 						    PSET_ANY_OWNER, &removed);
+		/* Someone else's: say why not, and leave it alone. */
 		if (err == -ENODATA && !uc.root &&
-		    ptab_pin_remove_exact(fs->pins, f, &key, PSET_ANY_OWNER,
-					  &removed) == 0) {
-			/* Someone else's: put it back, and say why not. */
-			ptab_pin_add(fs->pins, f, &removed, NULL);
+		    has_range(ptab_file_pins(f), &key))
 			err = -EPERM;
-		}
 		if (!err) {
 			uc.removed[0] = removed;
 			uc.n = 1;

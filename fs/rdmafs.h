@@ -17,6 +17,12 @@
 
 #include "rdmafs/fdcache.h"
 
+/*
+ * One pin lists in at most ~110 bytes; 512 of them fit the 64 KiB of an
+ * xattr value, so a file's pins are always read in one getxattr.
+ */
+#define RFS_MAX_PINS_PER_FILE 512
+
 enum rfs_cache_mode {
 	RFS_CACHE_NEVER,
 	RFS_CACHE_AUTO,

@@ -48,7 +48,8 @@ int mnt_teardown(struct mnt *m);
 /*
  * Stops the daemon but keeps the backing directory: a clean unmount, or
  * with @crash a SIGKILL and a lazy unmount of the dead mount.  Returns
- * the daemon's exit status (clean) or 0 (crash), or -errno.
+ * the daemon's exit status (clean) or 0 (crash), or -errno.  Only the
+ * process that started the daemon can wait for it: call it from there.
  */
 int mnt_stop(struct mnt *m, bool crash);
 
