@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mediate.h"
 #include "pins.h"
 #include "rdmafs.h"
 
@@ -245,7 +246,7 @@ int main(int argc, char *argv[])
 	/* Modes arrive already masked by the caller's umask. */
 	umask(0);
 
-	if (rfs_parse_opts(&args, &fs.o) < 0)
+	if (rfs_parse_opts(&args, &fs.o, &fs.pol) < 0)
 		goto out_args;
 	if (check_paths(&fs.o) < 0)
 		goto out_args;
@@ -267,7 +268,7 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(fs.o.foreground) != 0)
 		goto out_unmount;
 	/* The pin table runs threads: start it in the daemon process. */
-	if (rfs_pins_start(&fs) < 0) {
+	if (rfs_pins_start(&fs) < 0 || rfs_mediate_start(&fs) < 0) {
 		fprintf(stderr, "rdmafs: couldn't start the pin table\n");
 		goto out_unmount;
 	}
@@ -287,6 +288,8 @@ int main(int argc, char *argv[])
 	ret = ret < 0 ? 1 : 0;
 
 out_unmount:
+	/* Parked requests are answered while the kernel still listens. */
+	rfs_mediate_stop(&fs);
 	fuse_session_unmount(se);
 	rfs_pins_stop(&fs);
 out_signals:
@@ -303,10 +306,7 @@ out_fs:
 	fdc_destroy(&fs.fdc);
 out_args:
 	free(fs.backing_real);
-	free(fs.o.backing);
-	free(fs.o.mountpoint);
-	free(fs.o.cache_str);
-	free(fs.o.audit_log);
+	rfs_free_opts(&fs.o);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -87,4 +87,22 @@ static inline void rfs_fd_path(char *buf, size_t len, int fd)
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
+/*
+ * The layout-changing operations: the table's handlers (mediated_ops.c)
+ * check them against the pins and call these to perform them.
+ */
+void rfs_setattr_now(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		     int valid, struct fuse_file_info *fi);
+void rfs_open_now(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void rfs_fallocate_now(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		       off_t length, struct fuse_file_info *fi);
+void rfs_copy_file_range_now(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			     struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			     off_t off_out, struct fuse_file_info *fi_out,
+			     size_t len, int flags);
+void rfs_unlink_now(fuse_req_t req, fuse_ino_t parent, const char *name);
+void rfs_rename_now(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    fuse_ino_t newparent, const char *newname,
+		    unsigned int flags);
+
 #endif

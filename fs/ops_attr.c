@@ -73,8 +73,8 @@ static int set_times(int fd, const char *path, const struct stat *attr,
 	return utimensat(AT_FDCWD, path, tv, 0) < 0 ? -errno : 0;
 }
 
-void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
-		 struct fuse_file_info *fi)
+void rfs_setattr_now(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		     int valid, struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);

@@ -247,7 +247,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, err);
 }
 
-void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+void rfs_unlink_now(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	remove_entry(req, parent, name, 0);
 }
@@ -257,8 +257,9 @@ void rfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_entry(req, parent, name, AT_REMOVEDIR);
 }
 
-void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		fuse_ino_t newparent, const char *newname, unsigned int flags)
+void rfs_rename_now(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    fuse_ino_t newparent, const char *newname,
+		    unsigned int flags)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *from = rfs_inode(req, parent);

@@ -50,7 +50,7 @@ static struct rfs_file *file_new(int fd, int flags)
 	return f;
 }
 
-void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void rfs_open_now(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_file *f;
@@ -258,18 +258,18 @@ void rfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
-void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-		   off_t length, struct fuse_file_info *fi)
+void rfs_fallocate_now(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		       off_t length, struct fuse_file_info *fi)
 {
 	int res = fallocate(rfs_file_of(fi)->fd, mode, offset, length);
 
 	fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
-void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
-			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
-			 off_t off_out, struct fuse_file_info *fi_out,
-			 size_t len, int flags)
+void rfs_copy_file_range_now(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			     struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			     off_t off_out, struct fuse_file_info *fi_out,
+			     size_t len, int flags)
 {
 	ssize_t n = copy_file_range(rfs_file_of(fi_in)->fd, &off_in,
 				    rfs_file_of(fi_out)->fd, &off_out, len,

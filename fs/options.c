@@ -37,6 +37,13 @@ static const struct fuse_opt rfs_opt_spec[] = {
 	RFS_OPT("fd_cache=%u", fd_cache, 0),
 	RFS_OPT("threads=%u", max_threads, 0),
 	RFS_OPT("audit_log=%s", audit_log, 0),
+	RFS_OPT("policy=%s", policy, 0),
+	RFS_OPT("truncate=%s", class_action[POL_TRUNCATE], 0),
+	RFS_OPT("punch=%s", class_action[POL_PUNCH], 0),
+	RFS_OPT("reflink=%s", class_action[POL_REFLINK], 0),
+	RFS_OPT("unlink=%s", class_action[POL_UNLINK], 0),
+	RFS_OPT("break_timeout=%s", break_timeout, 0),
+	RFS_OPT("break_kill", break_kill, 1),
 	RFS_OPT("max_pins=%u", max_pins, 0),
 	RFS_OPT("max_pins_per_file=%u", max_pins_per_file, 0),
 	RFS_OPT("cache=%s", cache_str, 0),
@@ -73,6 +80,15 @@ void rfs_usage(const char *prog)
 	       "  -o fd_cache=N               idle backing descriptors kept open\n"
 	       "                              [half the open-file limit]\n"
 	       "  -o threads=N                most worker threads [10]\n"
+	       "  -o policy=ACTION            refuse|defer|break|audit: what a layout\n"
+	       "                              change under a pin meets [refuse]\n"
+	       "  -o truncate=ACTION          per class: shrinking truncate\n"
+	       "  -o punch=ACTION             fallocate punch-hole/zero-range\n"
+	       "  -o reflink=ACTION|copy      copy_file_range [copy]\n"
+	       "  -o unlink=ACTION            last unlink, rename over\n"
+	       "  -o break_timeout=SECONDS    how long defer/break wait [45]\n"
+	       "  -o break_kill               (accepted; acts on session holders,\n"
+	       "                              a later feature)\n"
 	       "  -o audit_log=PATH           also write the audit trail as JSON\n"
 	       "                              Lines to PATH [syslog only]\n"
 	       "  -o max_pins=N               pins in the whole mount [65536]\n"
@@ -121,7 +137,61 @@ static int opt_proc(void *data, const char *arg, int key,
 	return 1;
 }
 
-int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
+/* Builds the policy from policy= and the per-class overrides. */
+static int resolve_policy(struct rfs_opts *o, struct pol *p)
+{
+	static const char *const names[POL_NCLASSES] = { "truncate", "punch",
+							 "reflink", "unlink" };
+	unsigned long t;
+	char *end;
+	int c;
+
+	pol_default(p);
+	o->policy_default = POL_REFUSE;
+	if (o->policy) {
+		struct pol probe;
+
+		pol_default(&probe);
+		if (pol_set(&probe, POL_TRUNCATE, o->policy) < 0) {
+			fprintf(stderr,
+				"rdmafs: bad option 'policy=%s': use refuse, defer, break or audit\n",
+				o->policy);
+			return -EINVAL;
+		}
+		o->policy_default = probe.action[POL_TRUNCATE];
+		/* policy= sets every class; reflink keeps copy unless asked. */
+		for (c = 0; c < POL_NCLASSES; c++)
+			if (c != POL_REFLINK)
+				pol_set(p, c, o->policy);
+	}
+	for (c = 0; c < POL_NCLASSES; c++) {
+		if (!o->class_action[c])
+			continue;
+		if (pol_set(p, c, o->class_action[c]) < 0) {
+			fprintf(stderr,
+				"rdmafs: bad option '%s=%s': use refuse, defer, break, audit%s\n",
+				names[c], o->class_action[c],
+				c == POL_REFLINK ? " or copy" : "");
+			return -EINVAL;
+		}
+	}
+	if (o->break_timeout) {
+		errno = 0;
+		t = strtoul(o->break_timeout, &end, 10);
+		if (errno || end == o->break_timeout || *end ||
+		    o->break_timeout[0] == '-' || t > 86400 * 365) {
+			fprintf(stderr,
+				"rdmafs: bad option 'break_timeout=%s': a number of seconds\n",
+				o->break_timeout);
+			return -EINVAL;
+		}
+		p->break_timeout = (unsigned int)t;
+	}
+	p->break_kill = o->break_kill;
+	return 0;
+}
+
+int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol)
 {
 	memset(o, 0, sizeof(*o));
 	o->cache = RFS_CACHE_AUTO;
@@ -162,6 +232,8 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 		free(o->audit_log);
 		o->audit_log = abs;
 	}
+	if (resolve_policy(o, pol) < 0)
+		return -EINVAL;
 	if (!o->backing || !o->mountpoint) {
 		fprintf(stderr,
 			"rdmafs: need BACKING and MOUNTPOINT (see rdmafs --help)\n");
@@ -170,13 +242,8 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 	/* A file's pins must fit one xattr value (64 KiB) when listed. */
 	if (o->max_pins_per_file == 0 ||
 	    o->max_pins_per_file > RFS_MAX_PINS_PER_FILE) {
-		fprintf(stderr,
-			"rdmafs: max_pins_per_file must be 1 to %u\n",
+		fprintf(stderr, "rdmafs: max_pins_per_file must be 1 to %u\n",
 			RFS_MAX_PINS_PER_FILE);
-		return -EINVAL;
-	}
-	if (o->max_pins == 0) {
-		fprintf(stderr, "rdmafs: max_pins must be at least 1\n");
 		return -EINVAL;
 	}
 	if (o->max_threads == 0) {
@@ -184,4 +251,18 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void rfs_free_opts(struct rfs_opts *o)
+{
+	int c;
+
+	free(o->backing);
+	free(o->mountpoint);
+	free(o->cache_str);
+	free(o->audit_log);
+	free(o->policy);
+	free(o->break_timeout);
+	for (c = 0; c < POL_NCLASSES; c++)
+		free(o->class_action[c]);
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "mediate.h"
 #include "pinindex.h"
 #include "pins.h"
 #include "rdmafs/audit.h"
@@ -327,6 +328,99 @@ void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name)
 	pidx_add(fs->pidx, st.st_dev, st.st_ino, NULL, hint);
 }
 
+struct collect_ctx {
+	struct audit_pin *out;
+	size_t max, n;
+	uint64_t off, len;
+};
+
+static void to_audit(const struct pin *p, struct audit_pin *a)
+{
+	a->off = p->off;
+	a->len = p->len;
+	a->all = p->all;
+	a->owner = p->owner;
+	a->holder = p->holder;
+}
+
+static int collect_one(const struct pin *p, void *arg)
+{
+	struct collect_ctx *c = arg;
+
+	if (c->n < c->max)
+		to_audit(p, &c->out[c->n]);
+	c->n++;
+	return 0;
+}
+
+size_t rfs_pins_overlapping(struct rfs *fs, dev_t dev, ino_t ino, uint64_t off,
+			    uint64_t len, struct audit_pin *out, size_t max)
+{
+	struct collect_ctx c = { .out = out, .max = max };
+	struct ptab_file *f;
+
+	ptab_read_lock();
+	f = ptab_find(fs->pins, dev, ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	if (!f)
+		return 0;
+	pset_overlaps(ptab_file_pins(f), off, len, collect_one, &c);
+	ptab_file_unlock(fs->pins, f);
+	return c.n;
+}
+
+static bool overlapping_pred(const struct pin *p, void *arg)
+{
+	struct collect_ctx *c = arg;
+
+	if (!rng_overlaps(p->off, p->all ? UINT64_MAX - p->off : p->len, c->off,
+			  c->len) &&
+	    !(p->all && c->len))
+		return false;
+	collect_one(p, c);
+	return true;
+}
+
+size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
+		       uint64_t off, uint64_t len, struct audit_pin *out,
+		       size_t max)
+{
+	struct collect_ctx c = {
+		.out = out, .max = max, .off = off, .len = len
+	};
+	struct ptab_file *f;
+	char path[64];
+
+	ptab_read_lock();
+	f = ptab_find(fs->pins, dev, ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	if (!f)
+		return 0;
+	ptab_pin_remove_if(fs->pins, f, overlapping_pred, &c);
+	if (c.n && fd >= 0) {
+		rfs_fd_path(path, sizeof(path), fd);
+		if (store(fs, path, ptab_file_pins(f)) < 0)
+			syslog(LOG_ERR,
+			       "couldn't store the pins left on inode %llu after a break",
+			       (unsigned long long)ino);
+	}
+	if (pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
+		pidx_del(fs->pidx, dev, ino);
+	ptab_file_unlock(fs->pins, f);
+	if (c.n)
+		rfs_pins_changed(fs);
+	return c.n;
+}
+
+int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
+{
+	return rel_path(fs, fd, buf, size);
+}
+
 static bool every_pin(const struct pin *p, void *arg)
 {
 	return true;
@@ -471,9 +565,9 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	if (!err && nadded && fs->pidx)
 		pidx_add(fs->pidx, in->dev, in->ino, in->handle,
 			 have_rel ? rel : NULL);
+	ptab_file_unlock(fs->pins, f);
 	if (nadded)
 		rfs_pins_changed(fs);
-	ptab_file_unlock(fs->pins, f);
 
 	for (i = 0; i < nadded; i++)
 		record_pin(req, "pin", "setxattr", have_rel ? rel : NULL,
@@ -502,22 +596,24 @@ static bool unpin_pred(const struct pin *p, void *arg)
 	return true;
 }
 
-static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
-		    size_t size, bool everything)
+/*
+ * Removes pins of (@dev, @ino) per @value (a RANGE, or everything of the
+ * caller); @fd is a descriptor of the file, to store what is left.
+ */
+static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
+		       const char *value, size_t size, bool everything,
+		       const char *op)
 {
 	struct rfs *fs = rfs_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct unpin_ctx uc = { .uid = ctx->uid, .root = ctx->uid == 0 };
-	const char *op = everything && !value ? "removexattr" : "setxattr";
 	struct pin key = { .owner = ctx->uid }, removed;
 	struct ptab_file *f;
 	struct rng r = { .all = true };
 	char path[64], rel[PATH_MAX];
-	int err = 0, fd;
+	int err = 0;
 	size_t i;
 
-	if (in->type != S_IFREG)
-		return -EINVAL;
 	if (!everything) {
 		err = rng_parse(value, size, &r);
 		if (err)
@@ -526,7 +622,7 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		everything = r.all;
 	}
 	ptab_read_lock();
-	f = ptab_find(fs->pins, in->dev, in->ino);
+	f = ptab_find(fs->pins, dev, ino);
 	if (f && ptab_file_lock(f) < 0)
 		f = NULL;
 	ptab_read_unlock();
@@ -555,15 +651,9 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 			uc.n = 1;
 		}
 	}
-	fd = -1;
 	if (!err) {
-		fd = rfs_ifd_get(fs, in);
-		if (fd < 0) {
-			err = fd;
-		} else {
-			rfs_fd_path(path, sizeof(path), fd);
-			err = store(fs, path, ptab_file_pins(f));
-		}
+		rfs_fd_path(path, sizeof(path), fd);
+		err = store(fs, path, ptab_file_pins(f));
 		if (err) {
 			/* Not stored: the pins stay, as they are on disk. */
 			for (i = 0; i < uc.n && i < 16; i++)
@@ -571,17 +661,102 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		}
 	}
 	if (!err && pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
-		pidx_del(fs->pidx, in->dev, in->ino);
-	if (!err)
-		rfs_pins_changed(fs);
+		pidx_del(fs->pidx, dev, ino);
 	ptab_file_unlock(fs->pins, f);
-	if (fd >= 0) {
-		if (!err && rel_path(fs, fd, rel, sizeof(rel)) == 0)
-			for (i = 0; i < uc.n && i < 16; i++)
-				record_pin(req, "unpin", op, rel,
-					   &uc.removed[i]);
-		rfs_ifd_put(fs, in);
+	if (err)
+		return err;
+	/* After the file's lock: this wakes the mediator, which takes it. */
+	rfs_pins_changed(fs);
+	if (rel_path(fs, fd, rel, sizeof(rel)) == 0)
+		for (i = 0; i < uc.n && i < 16; i++)
+			record_pin(req, "unpin", op, rel, &uc.removed[i]);
+	return 0;
+}
+
+static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
+		    size_t size, bool everything)
+{
+	struct rfs *fs = rfs_of(req);
+	const char *op = everything && !value ? "removexattr" : "setxattr";
+	int fd, err;
+
+	if (in->type != S_IFREG)
+		return -EINVAL;
+	fd = rfs_ifd_get(fs, in);
+	if (fd < 0)
+		return fd;
+	err = unpin_inode(req, in->dev, in->ino, fd, value, size, everything,
+			  op);
+	rfs_ifd_put(fs, in);
+	return err;
+}
+
+/* Undoes escape_path() in place; false for a malformed escape. */
+static bool unescape_path(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (*s != '\\') {
+			*o++ = *s;
+			continue;
+		}
+		if (s[1] < '0' || s[1] > '3' || s[2] < '0' || s[2] > '7' ||
+		    s[3] < '0' || s[3] > '7')
+			return false;
+		*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			      (s[3] - '0'));
+		s += 3;
 	}
+	*o = '\0';
+	return true;
+}
+
+/*
+ * "PATH RANGE" set as user.rdmafs.unpin on the mount root: unpins a file
+ * by path, as a line of the listing names it.  While an operation on a
+ * file is parked, the kernel holds that file's inode lock, so an unpin
+ * through the file itself would wait for the very operation it should
+ * release; through the root it does not.
+ */
+static int do_unpin_path(fuse_req_t req, const char *value, size_t size)
+{
+	struct rfs *fs = rfs_of(req);
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	char *line, *sp;
+	struct stat st;
+	int fd, err;
+
+	while (size && (value[size - 1] == '\n' || value[size - 1] == '\0'))
+		size--;
+	line = strndup(value, size);
+	if (!line)
+		return -ENOMEM;
+	sp = strrchr(line, ' ');
+	if (!sp || sp == line || memchr(line, '\0', size)) {
+		free(line);
+		return -EINVAL;
+	}
+	*sp = '\0';
+	if (!unescape_path(line) || rfs_hidden_name(fs, &fs->root, line)) {
+		free(line);
+		return -EINVAL;
+	}
+	fd = (int)syscall(SYS_openat2, fs->root_fd, line, &how, sizeof(how));
+	if (fd < 0) {
+		err = -errno;
+		free(line);
+		return err;
+	}
+	err = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	if (!err)
+		err = unpin_inode(req, st.st_dev, st.st_ino, fd, sp + 1,
+				  strlen(sp + 1), false, "setxattr");
+	close(fd);
+	free(line);
 	return err;
 }
 
@@ -762,6 +937,7 @@ static int list_all(struct rfs *fs, struct text *out)
 void rfs_pins_changed(struct rfs *fs)
 {
 	__atomic_add_fetch(&fs->pin_gen, 1, __ATOMIC_RELEASE);
+	rfs_mediate_kick(fs);
 }
 
 /*
@@ -868,6 +1044,12 @@ static int get_status(struct rfs *fs, struct text *t)
 	text_printf(t, "files_pinned=%" PRIu64 "\n", st.files);
 	text_printf(t, "max_pins=%u\n", fs->o.max_pins);
 	text_printf(t, "max_pins_per_file=%u\n", fs->o.max_pins_per_file);
+	{
+		char pol[1024];
+
+		rfs_mediate_status(fs, pol, sizeof(pol));
+		text_add(t, pol, strlen(pol));
+	}
 	return t->err;
 }
 
@@ -941,6 +1123,8 @@ bool rfs_ctl_setxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
 		return false;
 	if (strcmp(name, CTL_PIN) == 0)
 		err = do_pin(req, in, value, size);
+	else if (strcmp(name, CTL_UNPIN) == 0 && in == &rfs_of(req)->root)
+		err = do_unpin_path(req, value, size);
 	else if (strcmp(name, CTL_UNPIN) == 0)
 		err = do_unpin(req, in, value, size, false);
 	else

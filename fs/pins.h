@@ -45,6 +45,24 @@ void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name);
 /* The inode lost its last name: its pins go with it. */
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino);
 
+struct audit_pin;
+/*
+ * The pins of (@dev, @ino) overlapping [off, off + len): copies up to @max
+ * of them to @out and returns how many there are.
+ */
+size_t rfs_pins_overlapping(struct rfs *fs, dev_t dev, ino_t ino, uint64_t off,
+			    uint64_t len, struct audit_pin *out, size_t max);
+/*
+ * Revokes (removes) those pins, whoever holds them, and stores what is
+ * left through @fd (a descriptor of the file).  Returns how many went and
+ * copies up to @max of them to @out.
+ */
+size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
+		       uint64_t off, uint64_t len, struct audit_pin *out,
+		       size_t max);
+/* The path of an open backing file relative to the backing root. */
+int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size);
+
 /* The backing directory's own entry for the index: hidden from the mount. */
 bool rfs_hidden_name(struct rfs *fs, struct rfs_inode *dir, const char *name);
 

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "rdmafs/fdcache.h"
+#include "rdmafs/policy.h"
 
 /*
  * One pin lists in at most ~110 bytes; 512 of them fit the 64 KiB of an
@@ -42,6 +43,10 @@ struct rfs_opts {
 	unsigned int fd_cache; /* idle descriptors kept */
 	unsigned int max_threads;
 	char *audit_log; /* JSON Lines file, absolute; NULL: syslog only */
+	/* Mediation (§3), as given; parsed into struct rfs.pol. */
+	char *policy, *class_action[POL_NCLASSES], *break_timeout;
+	int break_kill;
+	int policy_default; /* enum pol_action of policy= */
 	unsigned int max_pins; /* in the whole mount */
 	unsigned int max_pins_per_file;
 };
@@ -97,6 +102,8 @@ struct rfs {
 	struct ptab *pins; /* pin table (pins.c) */
 	struct pidx *pidx; /* index of pinned files (pinindex.c) */
 	struct audit *audit; /* the audit trail (DESIGN §5) */
+	struct pol pol; /* mediation policy */
+	struct rfs_mediator *med; /* parked requests (mediate.c) */
 	char *backing_real; /* realpath of the backing directory */
 	uint64_t pin_gen; /* bumped by every change a listing shows */
 	pthread_mutex_t listing_lock;
@@ -146,7 +153,8 @@ int rfs_cred_enter(fuse_req_t req, struct rfs_cred *c, bool with_groups);
 void rfs_cred_leave(struct rfs_cred *c);
 
 /* options.c */
-int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o);
+int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol);
+void rfs_free_opts(struct rfs_opts *o);
 void rfs_usage(const char *prog);
 
 /* ops.c: the operation table */

@@ -2,6 +2,7 @@
 /*
  * Mount-test harness; see harness.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -225,9 +226,298 @@ int mnt_start(struct mnt *m, const char *opts)
 	return -ETIMEDOUT;
 }
 
+/* How an unmount went: printed if the daemon then does not exit. */
+struct umount_note {
+	int mnt_id; /* the mount's ID, or -1 when it was not found */
+	unsigned int major, minor; /* its device; minor is the connection */
+	int fusermount; /* fusermount3's exit status, or -1 */
+	char said[512]; /* what fusermount3 printed */
+	int detach; /* umount2(MNT_DETACH): 0, -errno, or 1 when not tried */
+};
+
+/* The ID and device of the topmost mount at @path, from mountinfo. */
+static void find_mount(const char *path, struct umount_note *u)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mp[PATH_MAX];
+	unsigned int maj, min;
+	int id;
+
+	u->mnt_id = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d %*d %u:%u %*s %4095s", &id, &maj, &min,
+			   mp) == 4 &&
+		    strcmp(mp, path) == 0) {
+			u->mnt_id = id;
+			u->major = maj;
+			u->minor = min;
+		}
+	fclose(f);
+}
+
+/*
+ * fusermount3 -u, else a lazy detach.  fusermount3 refuses (EBUSY) while
+ * anything still uses the mount; the detach then hides the mount, but the
+ * connection lives on, and the daemon with it, until the last user lets
+ * go.  What happened is kept for wait_daemon()'s diagnostics.
+ */
+static void unmount(const char *mnt, struct umount_note *u)
+{
+	char *cmd;
+	FILE *p;
+	size_t n = 0;
+
+	find_mount(mnt, u);
+	u->fusermount = -1;
+	u->said[0] = '\0';
+	u->detach = 1;
+	if (asprintf(&cmd, "fusermount3 -u '%s' 2>&1", mnt) >= 0) {
+		p = popen(cmd, "r");
+		free(cmd);
+		if (p) {
+			int st;
+
+			n = fread(u->said, 1, sizeof(u->said) - 1, p);
+			u->said[n] = '\0';
+			st = pclose(p);
+			if (st != -1 && WIFEXITED(st))
+				u->fusermount = WEXITSTATUS(st);
+		}
+	}
+	if (u->fusermount != 0)
+		u->detach = umount2(mnt, MNT_DETACH) < 0 ? -errno : 0;
+}
+
+static void print_file(const char *path, const char *prefix)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "%s%s", prefix, line);
+	fclose(f);
+}
+
+static void read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The mount ID in /proc/PID/fdinfo/FD, or -1. */
+static int fdinfo_mnt_id(const char *path)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+	int id = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", &id) == 1)
+			break;
+	fclose(f);
+	return id;
+}
+
+/*
+ * Every process with a descriptor, mapping or working directory on the
+ * mount.  Nothing here stats a file on the mount: that would wait for the
+ * daemon.  The mount ID survives a lazy detach, unlike the path.
+ */
+static void print_users(const struct umount_note *u)
+{
+	char dev[32], path[PATH_MAX], link[PATH_MAX], comm[64], line[1024];
+	struct dirent *p, *d;
+	DIR *proc = opendir("/proc");
+
+	if (!proc || u->mnt_id < 0) {
+		if (proc)
+			closedir(proc);
+		return;
+	}
+	snprintf(dev, sizeof(dev), " %02x:%02x ", u->major, u->minor);
+	while ((p = readdir(proc))) {
+		DIR *fds;
+		FILE *maps;
+		ssize_t n;
+
+		if (p->d_name[0] < '0' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", p->d_name);
+		read_line(path, comm, sizeof(comm));
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", p->d_name);
+		fds = opendir(path);
+		while (fds && (d = readdir(fds))) {
+			if (d->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s",
+				 p->d_name, d->d_name);
+			if (fdinfo_mnt_id(path) != u->mnt_id)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+				 p->d_name, d->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			link[n > 0 ? n : 0] = '\0';
+			fprintf(stderr, "harness:   pid %s (%s) fd %s: %s\n",
+				p->d_name, comm, d->d_name, link);
+		}
+		if (fds)
+			closedir(fds);
+		snprintf(path, sizeof(path), "/proc/%s/maps", p->d_name);
+		maps = fopen(path, "re");
+		while (maps && fgets(line, sizeof(line), maps))
+			if (strstr(line, dev))
+				fprintf(stderr,
+					"harness:   pid %s (%s) maps %s",
+					p->d_name, comm, line);
+		if (maps)
+			fclose(maps);
+	}
+	closedir(proc);
+}
+
+/*
+ * Every thread's backtrace, if gdb is installed.  gdb runs without our
+ * descriptors: it forks helpers while the daemon is stopped, and a helper
+ * that exits closing a descriptor on the mount waits for the daemon to
+ * answer its FLUSH, and gdb for the helper, for ever.
+ */
+static void print_gdb(pid_t pid)
+{
+	char arg[32], line[1024];
+	int pfd[2], null;
+	pid_t child;
+	FILE *out;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return;
+	snprintf(arg, sizeof(arg), "%d", (int)pid);
+	child = fork();
+	if (child == 0) {
+		null = open("/dev/null", O_RDONLY);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(pfd[1], 1) < 0 ||
+		    dup2(pfd[1], 2) < 0)
+			_exit(127);
+		closefrom(3);
+		execlp("timeout", "timeout", "-k", "5", "60", "gdb", "-p", arg,
+		       "-batch", "-ex", "thread apply all bt", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	out = child > 0 ? fdopen(pfd[0], "re") : NULL;
+	if (!out) {
+		close(pfd[0]);
+		if (child > 0)
+			waitpid(child, NULL, 0);
+		return;
+	}
+	while (fgets(line, sizeof(line), out))
+		fprintf(stderr, "harness:   %s", line);
+	fclose(out);
+	waitpid(child, NULL, 0);
+}
+
+/* The daemon's threads, in the kernel and (with gdb) in user space. */
+static void print_daemon(pid_t pid)
+{
+	char path[PATH_MAX], comm[64], stat[512], wchan[64];
+	struct dirent *d;
+	DIR *tasks;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	tasks = opendir(path);
+	while (tasks && (d = readdir(tasks))) {
+		char *state;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid,
+			 d->d_name);
+		read_line(path, comm, sizeof(comm));
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid,
+			 d->d_name);
+		read_line(path, stat, sizeof(stat));
+		state = strrchr(stat, ')');
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/wchan", (int)pid,
+			 d->d_name);
+		read_line(path, wchan, sizeof(wchan));
+		fprintf(stderr,
+			"harness:   thread %s (%s) state %.1s wchan %s\n",
+			d->d_name, comm, state ? state + 2 : "?", wchan);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", (int)pid,
+			 d->d_name);
+		print_file(path, "harness:     ");
+	}
+	if (tasks)
+		closedir(tasks);
+	print_gdb(pid);
+}
+
+static void diagnose(const char *mnt, pid_t pid, const struct umount_note *u)
+{
+	char path[PATH_MAX];
+
+	fprintf(stderr,
+		"harness: rdmafs (pid %d) still runs %d s after unmounting %s (mount ID %d, device %u:%u)\n",
+		(int)pid, EXIT_WAIT_TICKS / 100, mnt, u->mnt_id, u->major,
+		u->minor);
+	fprintf(stderr, "harness: fusermount3 -u exited %d%s%s", u->fusermount,
+		u->said[0] ? ": " : "\n", u->said);
+	if (u->detach <= 0)
+		fprintf(stderr, "harness: umount2(MNT_DETACH): %s\n",
+			u->detach ? strerror(-u->detach) : "done");
+	fprintf(stderr, "harness: users of the mount:\n");
+	print_users(u);
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/waiting",
+		 u->minor);
+	print_file(path, "harness: requests waiting for the daemon: ");
+	fprintf(stderr, "harness: the daemon's threads:\n");
+	print_daemon(pid);
+}
+
+/*
+ * Waits for the daemon to exit after unmount(), and sets *@st.  Returns 0,
+ * or -ETIMEDOUT after printing why it might still run and killing it.
+ */
+static int wait_daemon(struct mnt *m, const struct umount_note *u, int *st)
+{
+	int i;
+
+	/*
+	 * The daemon must leave by itself once unmounted.  With many inodes
+	 * cached it first frees them, which on a loaded 2-core machine can
+	 * take seconds: allow 30.
+	 */
+	for (i = 0; i < EXIT_WAIT_TICKS; i++) {
+		if (waitpid(m->daemon, st, WNOHANG) == m->daemon)
+			break;
+		sleep_ms(10);
+	}
+	if (i == EXIT_WAIT_TICKS) {
+		diagnose(m->mountpoint, m->daemon, u);
+		kill(m->daemon, SIGKILL);
+		waitpid(m->daemon, st, 0);
+	}
+	m->daemon = -1;
+	return i == EXIT_WAIT_TICKS ? -ETIMEDOUT : 0;
+}
+
 int mnt_stop(struct mnt *m, bool crash)
 {
-	int st = 0, i;
+	struct umount_note u;
+	int st = 0, err;
 
 	if (m->daemon <= 0)
 		return -ECHILD;
@@ -238,49 +528,23 @@ int mnt_stop(struct mnt *m, bool crash)
 		/* The dead mount answers ENOTCONN until it is detached. */
 		return umount2(m->mountpoint, MNT_DETACH) < 0 ? -errno : 0;
 	}
-	if (harness_sh("fusermount3 -u '%s' 2>/dev/null", m->mountpoint) != 0)
-		umount2(m->mountpoint, MNT_DETACH);
-	for (i = 0; i < EXIT_WAIT_TICKS; i++) {
-		if (waitpid(m->daemon, &st, WNOHANG) == m->daemon)
-			break;
-		sleep_ms(10);
-	}
-	if (i == EXIT_WAIT_TICKS) {
-		kill(m->daemon, SIGKILL);
-		waitpid(m->daemon, &st, 0);
-	}
-	m->daemon = -1;
-	if (i == EXIT_WAIT_TICKS)
-		return -ETIMEDOUT;
+	unmount(m->mountpoint, &u);
+	err = wait_daemon(m, &u, &st);
+	if (err)
+		return err;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
 }
 
 int mnt_teardown(struct mnt *m)
 {
-	int st = 0, i, ret = 0;
+	struct umount_note u;
+	int st = 0, ret = 0;
 
-	if (harness_sh("fusermount3 -u '%s' 2>/dev/null", m->mountpoint) != 0)
-		umount2(m->mountpoint, MNT_DETACH);
+	unmount(m->mountpoint, &u);
 	if (m->daemon > 0) {
-		/*
-		 * The daemon must leave by itself once unmounted.  With many
-		 * inodes cached it first answers the kernel's forgets, which
-		 * on a loaded 2-core machine can take seconds: allow 30.
-		 */
-		for (i = 0; i < EXIT_WAIT_TICKS; i++) {
-			if (waitpid(m->daemon, &st, WNOHANG) == m->daemon)
-				break;
-			sleep_ms(10);
-		}
-		if (i == EXIT_WAIT_TICKS) {
-			kill(m->daemon, SIGKILL);
-			waitpid(m->daemon, &st, 0);
-			ret = -ETIMEDOUT;
-		} else if (!WIFEXITED(st)) {
-			ret = -ECHILD;
-		} else {
-			ret = WEXITSTATUS(st);
-		}
+		ret = wait_daemon(m, &u, &st);
+		if (!ret)
+			ret = WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
 	}
 	drop_backing(m);
 	return ret;

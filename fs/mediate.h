@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Mediation of layout-changing operations under pins (DESIGN §3).
+ *
+ * A handler that is about to change the block map of a range describes
+ * the change in a struct rfs_med and hands it to rfs_mediate(), which
+ * performs it at once (no pin touched, or policy audit/copy), refuses it,
+ * or parks it: a parked request holds no worker thread; the mediator
+ * thread answers it when the pins are gone, at the timeout, or when the
+ * caller is interrupted.
+ */
+#ifndef RDMAFS_MEDIATE_H
+#define RDMAFS_MEDIATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rdmafs.h"
+#include "rdmafs/policy.h"
+
+struct rfs_med;
+
+/*
+ * Performs the operation (err == 0) or fails it with @err, replies to the
+ * request, and frees what the operation holds; @m is freed by the caller.
+ * m->copy tells a reflink to copy plainly.
+ */
+typedef void (*rfs_med_finish_fn)(struct rfs_med *m, int err);
+
+struct rfs_med {
+	fuse_req_t req;
+	enum pol_class cls;
+	const char *op; /* audit name: truncate, punch, reflink, unlink */
+	dev_t dev; /* the pinned inode touched, and the range */
+	ino_t ino;
+	uint64_t off, len;
+	/* A second inode (reflink: the other end of the copy). */
+	bool has2;
+	dev_t dev2;
+	ino_t ino2;
+	uint64_t off2, len2;
+	int path_fd; /* an fd of the file (O_PATH will do); -1: none */
+	int path_fd2; /* the same for the second inode */
+	bool copy; /* reflink=copy: copy the data, share no extent */
+	rfs_med_finish_fn finish;
+	void *args; /* the handler's own, freed by finish */
+	/* Parking, owned by mediate.c. */
+	struct rfs_med *next;
+	int64_t parked_ms, deadline_ms;
+	bool breaking, interrupted;
+	struct ident *who; /* the offender, read when the request came */
+};
+
+int rfs_mediate_start(struct rfs *fs);
+/* Answers every parked request with an error and stops the thread. */
+void rfs_mediate_stop(struct rfs *fs);
+/* Pins were removed somewhere: parked requests may go on. */
+void rfs_mediate_kick(struct rfs *fs);
+
+/*
+ * Decides, and performs, refuses or parks @m (allocated with malloc;
+ * rfs_mediate takes it).  Call only when a pinned range may be touched.
+ */
+void rfs_mediate(struct rfs *fs, struct rfs_med *m);
+
+/* The status lines of the policy and counters. */
+void rfs_mediate_status(struct rfs *fs, char *buf, size_t size);
+
+#endif
