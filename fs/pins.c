@@ -260,6 +260,19 @@ static int store(struct rfs *fs, const char *path, const struct pset *set)
 	return err;
 }
 
+/* The locked pin-table entry of an inode, or NULL when it has no pins. */
+static struct ptab_file *lock_pins(struct rfs *fs, uint64_t dev, uint64_t ino)
+{
+	struct ptab_file *f;
+
+	ptab_read_lock();
+	f = ptab_find(fs->pins, dev, ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	return f;
+}
+
 struct load_ctx {
 	struct rfs *fs;
 	struct ptab_file *f;
@@ -359,11 +372,7 @@ size_t rfs_pins_overlapping(struct rfs *fs, dev_t dev, ino_t ino, uint64_t off,
 	struct collect_ctx c = { .out = out, .max = max };
 	struct ptab_file *f;
 
-	ptab_read_lock();
-	f = ptab_find(fs->pins, dev, ino);
-	if (f && ptab_file_lock(f) < 0)
-		f = NULL;
-	ptab_read_unlock();
+	f = lock_pins(fs, dev, ino);
 	if (!f)
 		return 0;
 	pset_overlaps(ptab_file_pins(f), off, len, collect_one, &c);
@@ -393,11 +402,7 @@ size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 	struct ptab_file *f;
 	char path[64];
 
-	ptab_read_lock();
-	f = ptab_find(fs->pins, dev, ino);
-	if (f && ptab_file_lock(f) < 0)
-		f = NULL;
-	ptab_read_unlock();
+	f = lock_pins(fs, dev, ino);
 	if (!f)
 		return 0;
 	ptab_pin_remove_if(fs->pins, f, overlapping_pred, &c);
@@ -621,11 +626,7 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 		/* "all" as an unpin value means every pin of the caller. */
 		everything = r.all;
 	}
-	ptab_read_lock();
-	f = ptab_find(fs->pins, dev, ino);
-	if (f && ptab_file_lock(f) < 0)
-		f = NULL;
-	ptab_read_unlock();
+	f = lock_pins(fs, dev, ino);
 	if (!f)
 		return -ENODATA;
 
@@ -783,11 +784,7 @@ static int get_pins(struct rfs *fs, struct rfs_inode *in, struct text *t)
 
 	if (in->type != S_IFREG)
 		return -ENODATA;
-	ptab_read_lock();
-	f = ptab_find(fs->pins, in->dev, in->ino);
-	if (f && ptab_file_lock(f) < 0)
-		f = NULL;
-	ptab_read_unlock();
+	f = lock_pins(fs, in->dev, in->ino);
 	if (!f)
 		return -ENODATA;
 	pset_foreach(ptab_file_pins(f), fmt_one, &c);
@@ -862,11 +859,7 @@ static void list_file(struct rfs *fs, const struct pidx_item *it,
 			 (unsigned long long)it->ino);
 	escape_path(rel, esc, sizeof(esc));
 
-	ptab_read_lock();
-	f = ptab_find(fs->pins, it->dev, it->ino);
-	if (f && ptab_file_lock(f) < 0)
-		f = NULL;
-	ptab_read_unlock();
+	f = lock_pins(fs, it->dev, it->ino);
 	if (f) {
 		pset_foreach(ptab_file_pins(f), fmt_one, &c);
 		ptab_file_unlock(fs->pins, f);
