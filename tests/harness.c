@@ -23,6 +23,7 @@
 #define FUSE_SUPER_MAGIC 0x65735546
 #define IMG_SIZE "512m"
 #define EXIT_WAIT_TICKS 3000 /* of 10 ms */
+#define UMOUNT_TRIES 20 /* 100 ms apart */
 
 void harness_require_root_fuse(void)
 {
@@ -268,14 +269,20 @@ static void unmount(const char *mnt, struct umount_note *u)
 	char *cmd;
 	FILE *p;
 	size_t n = 0;
+	int i;
 
 	find_mount(mnt, u);
-	u->fusermount = -1;
-	u->said[0] = '\0';
 	u->detach = 1;
-	if (asprintf(&cmd, "fusermount3 -u '%s' 2>&1", mnt) >= 0) {
-		p = popen(cmd, "r");
-		free(cmd);
+	if (asprintf(&cmd, "fusermount3 -u '%s' 2>&1", mnt) < 0)
+		cmd = NULL;
+	/*
+	 * Retried for up to 2 s: another process passing through the mount
+	 * (a stat, the end of a directory walk) makes it busy for a moment.
+	 */
+	for (i = 0; i < UMOUNT_TRIES; i++) {
+		u->fusermount = -1;
+		u->said[0] = '\0';
+		p = cmd ? popen(cmd, "r") : NULL;
 		if (p) {
 			int st;
 
@@ -285,7 +292,11 @@ static void unmount(const char *mnt, struct umount_note *u)
 			if (st != -1 && WIFEXITED(st))
 				u->fusermount = WEXITSTATUS(st);
 		}
+		if (u->fusermount == 0 || u->mnt_id < 0)
+			break;
+		sleep_ms(100);
 	}
+	free(cmd);
 	if (u->fusermount != 0)
 		u->detach = umount2(mnt, MNT_DETACH) < 0 ? -errno : 0;
 }
@@ -501,8 +512,15 @@ static int wait_daemon(struct mnt *m, const struct umount_note *u, int *st)
 	 * take seconds: allow 30.
 	 */
 	for (i = 0; i < EXIT_WAIT_TICKS; i++) {
-		if (waitpid(m->daemon, st, WNOHANG) == m->daemon)
+		pid_t r = waitpid(m->daemon, st, WNOHANG);
+
+		if (r == m->daemon)
 			break;
+		/* Not our child (any more): no use waiting 30 s for it. */
+		if (r < 0 && errno != EINTR) {
+			m->daemon = -1;
+			return -ECHILD;
+		}
 		sleep_ms(10);
 	}
 	if (i == EXIT_WAIT_TICKS) {
