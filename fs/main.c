@@ -119,10 +119,20 @@ static int check_paths(struct rfs_opts *o)
 			strerror(ENOTDIR));
 		return -1;
 	}
-	if (realpath(o->mountpoint, real) && is_rdmafs_mount(real)) {
+	if (!realpath(o->mountpoint, real)) {
+		fprintf(stderr, "rdmafs: mountpoint %s: %s\n", o->mountpoint,
+			strerror(errno));
+		return -1;
+	}
+	/* Daemonising changes directory: unmounting needs the full path. */
+	free(o->mountpoint);
+	o->mountpoint = strdup(real);
+	if (!o->mountpoint)
+		return -1;
+	if (is_rdmafs_mount(real)) {
 		fprintf(stderr,
 			"rdmafs: mountpoint %s is busy: rdmafs is already mounted there\n",
-			o->mountpoint);
+			real);
 		return -1;
 	}
 	if (access("/dev/fuse", R_OK | W_OK) < 0) {
@@ -173,6 +183,7 @@ static int setup(struct rfs *fs)
 		fprintf(stderr,
 			"rdmafs: warning: file handles unavailable here (needs root and a filesystem that exports them); holding one descriptor per inode\n");
 
+	rfs_open_init(fs);
 	err = rfs_itable_init(fs);
 	if (err)
 		return err;
@@ -291,6 +302,7 @@ out_unmount:
 	/* Parked requests are answered while the kernel still listens. */
 	rfs_mediate_stop(&fs);
 	fuse_session_unmount(se);
+	rfs_open_release_all(&fs);
 	rfs_pins_stop(&fs);
 out_signals:
 	fuse_remove_signal_handlers(se);

@@ -267,7 +267,7 @@ static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 	m->parked_ms = now_ms();
 	m->deadline_ms = m->parked_ms + (int64_t)fs->pol.break_timeout * 1000;
 	count(fs, &md->deferred);
-	record(fs, m, "defer", 0, 0, NULL, 0);
+	record(fs, m, "defer", 0, -1, NULL, 0);
 	/*
 	 * Before the list: once listed, the mediator may answer and free
 	 * the request at any moment.  An interrupt that came already calls

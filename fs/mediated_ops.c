@@ -327,18 +327,31 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	a->fi2 = *fi_out;
 	a->size = len;
 	a->flags = flags;
-	/* The destination is what gets its extents replaced: first. */
-	m->dev = dst->dev;
-	m->ino = dst->ino;
-	m->off = (uint64_t)off_out;
-	m->len = len;
-	m->path_fd = rfs_file_of(fi_out)->fd;
+	/*
+	 * The pinned end comes first, so that the audit names its path and
+	 * range; the destination when both are (its extents get replaced).
+	 */
 	m->has2 = true;
-	m->dev2 = src->dev;
-	m->ino2 = src->ino;
-	m->off2 = (uint64_t)off_in;
-	m->len2 = len;
-	m->path_fd2 = rfs_file_of(fi_in)->fd;
+	if (pinned(fs, dst, (uint64_t)off_out, len)) {
+		m->dev = dst->dev;
+		m->ino = dst->ino;
+		m->off = (uint64_t)off_out;
+		m->path_fd = rfs_file_of(fi_out)->fd;
+		m->dev2 = src->dev;
+		m->ino2 = src->ino;
+		m->off2 = (uint64_t)off_in;
+		m->path_fd2 = rfs_file_of(fi_in)->fd;
+	} else {
+		m->dev = src->dev;
+		m->ino = src->ino;
+		m->off = (uint64_t)off_in;
+		m->path_fd = rfs_file_of(fi_in)->fd;
+		m->dev2 = dst->dev;
+		m->ino2 = dst->ino;
+		m->off2 = (uint64_t)off_out;
+		m->path_fd2 = rfs_file_of(fi_out)->fd;
+	}
+	m->len = m->len2 = len;
 	rfs_mediate(fs, m);
 }
 

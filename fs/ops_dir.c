@@ -18,6 +18,7 @@
 #include "pins.h"
 
 struct rfs_dir {
+	struct rfs_open node; /* first: the list gives back the directory */
 	DIR *dp;
 	off_t offset;
 	struct dirent *entry; /* read but not yet returned */
@@ -26,6 +27,14 @@ struct rfs_dir {
 static struct rfs_dir *dir_of(struct fuse_file_info *fi)
 {
 	return (struct rfs_dir *)(uintptr_t)fi->fh;
+}
+
+static void dir_release(struct rfs_open *o)
+{
+	struct rfs_dir *d = (struct rfs_dir *)o;
+
+	closedir(d->dp);
+	free(d);
 }
 
 void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -49,6 +58,7 @@ void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		free(d);
 		return (void)fuse_reply_err(req, err);
 	}
+	rfs_open_add(fs, &d->node, dir_release);
 	fi->fh = (uintptr_t)d;
 	if (fs->o.cache == RFS_CACHE_ALWAYS)
 		fi->cache_readdir = 1;
@@ -162,8 +172,8 @@ void rfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_dir *d = dir_of(fi);
 
-	closedir(d->dp);
-	free(d);
+	rfs_open_del(rfs_of(req), &d->node);
+	dir_release(&d->node);
 	fuse_reply_err(req, 0);
 }
 

@@ -38,7 +38,15 @@ static void set_open_reply(struct rfs *fs, struct fuse_file_info *fi,
 	fi->keep_cache = fs->o.cache == RFS_CACHE_ALWAYS;
 }
 
-static struct rfs_file *file_new(int fd, int flags)
+static void file_release(struct rfs_open *o)
+{
+	struct rfs_file *f = (struct rfs_file *)o;
+
+	close(f->fd);
+	free(f);
+}
+
+static struct rfs_file *file_new(struct rfs *fs, int fd, int flags)
 {
 	struct rfs_file *f = malloc(sizeof(*f));
 
@@ -47,6 +55,7 @@ static struct rfs_file *file_new(int fd, int flags)
 	f->fd = fd;
 	f->flags = flags;
 	f->direct = flags & O_DIRECT;
+	rfs_open_add(fs, &f->node, file_release);
 	return f;
 }
 
@@ -59,7 +68,7 @@ void rfs_open_now(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (fd < 0)
 		return (void)fuse_reply_err(req, -fd);
-	f = file_new(fd, flags);
+	f = file_new(fs, fd, flags);
 	if (!f) {
 		close(fd);
 		return (void)fuse_reply_err(req, ENOMEM);
@@ -116,7 +125,7 @@ void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		close(a.fd);
 		return (void)fuse_reply_err(req, -err);
 	}
-	f = file_new(a.fd, a.flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+	f = file_new(fs, a.fd, a.flags & ~(O_CREAT | O_EXCL | O_TRUNC));
 	if (!f) {
 		close(a.fd);
 		rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)e.ino, 1);
@@ -244,8 +253,8 @@ void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_file *f = rfs_file_of(fi);
 
-	close(f->fd);
-	free(f);
+	rfs_open_del(rfs_of(req), &f->node);
+	file_release(&f->node);
 	fuse_reply_err(req, 0);
 }
 

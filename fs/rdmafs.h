@@ -51,6 +51,12 @@ struct rfs_opts {
 	unsigned int max_pins_per_file;
 };
 
+/* An open file or directory, on the mount's list (handles.c). */
+struct rfs_open {
+	struct rfs_open *prev, *next;
+	void (*release)(struct rfs_open *o);
+};
+
 /* A backing inode the kernel knows about. */
 struct rfs_inode {
 	struct rfs_inode *hnext; /* hash chain */
@@ -99,6 +105,8 @@ struct rfs {
 	bool handles; /* open_by_handle_at works here */
 	double timeout;
 	struct fuse_session *se;
+	pthread_mutex_t open_lock;
+	struct rfs_open open_list; /* sentinel */
 	struct ptab *pins; /* pin table (pins.c) */
 	struct pidx *pidx; /* index of pinned files (pinindex.c) */
 	struct audit *audit; /* the audit trail (DESIGN §5) */
@@ -114,6 +122,7 @@ struct rfs {
 
 /* An open regular file. */
 struct rfs_file {
+	struct rfs_open node; /* first: the list gives back the file */
 	int fd;
 	int flags;
 	bool direct; /* opened O_DIRECT: I/O needs aligned buffers */
@@ -140,6 +149,14 @@ int rfs_inode_open(struct rfs *fs, struct rfs_inode *in, int flags);
 int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		  struct fuse_entry_param *e);
 void rfs_forget_one(struct rfs *fs, struct rfs_inode *in, uint64_t n);
+
+/* handles.c */
+void rfs_open_init(struct rfs *fs);
+void rfs_open_add(struct rfs *fs, struct rfs_open *o,
+		  void (*release)(struct rfs_open *o));
+void rfs_open_del(struct rfs *fs, struct rfs_open *o);
+/* Frees what is still open, at exit. */
+void rfs_open_release_all(struct rfs *fs);
 
 /* creds.c */
 struct rfs_cred {
