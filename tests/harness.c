@@ -67,6 +67,40 @@ int harness_sh(const char *fmt, ...)
 	return WEXITSTATUS(st);
 }
 
+char *harness_run(int *st, const char *fmt, ...)
+{
+	char *cmd, *out = NULL, *grown;
+	size_t cap = 0, len = 0, n;
+	va_list ap;
+	FILE *f;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		abort();
+	f = popen(cmd, "r");
+	if (!f)
+		abort();
+	do {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			grown = realloc(out, cap);
+			if (!grown)
+				abort();
+			out = grown;
+		}
+		n = fread(out + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	out[len] = '\0';
+	r = pclose(f);
+	*st = r != -1 && WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+	free(cmd);
+	return out;
+}
+
 const char *mnt_path(const struct mnt *m, const char *rel)
 {
 	static __thread char buf[4][PATH_MAX];

@@ -63,6 +63,13 @@ int mnt_start(struct mnt *m, const char *opts);
 const char *mnt_path(const struct mnt *m, const char *rel);
 const char *bk_path(const struct mnt *m, const char *rel);
 
+/*
+ * Runs a shell command and returns what it printed on stdout (to free);
+ * *@st gets its exit status, or -1.  Aborts when it cannot run it at all.
+ */
+char *harness_run(int *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Runs a shell command; returns its exit status, or -1. */
 int harness_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -346,38 +346,6 @@ static void expect_status(const char *key, const char *want)
 	free(v);
 }
 
-/* Runs a shell command and returns its stdout (to free); *@st: status. */
-static char *run(int *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static char *run(int *st, const char *fmt, ...)
-{
-	char *cmd, *out = NULL;
-	size_t cap = 0, len = 0, n;
-	va_list ap;
-	FILE *f;
-	int r;
-
-	va_start(ap, fmt);
-	ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
-	va_end(ap);
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	do {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			out = realloc(out, cap);
-			ck_assert_ptr_nonnull(out);
-		}
-		n = fread(out + len, 1, 4096, f);
-		len += n;
-	} while (n > 0);
-	out[len] = '\0';
-	r = pclose(f);
-	*st = WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-	free(cmd);
-	return out;
-}
-
 /*
  * Starts @argv[0] (an absolute path) as @uid (and gid) with stderr to a
  * pipe returned in *@errfd; returns its pid.
@@ -611,7 +579,7 @@ static const char *jload(void)
 		st.st_size = 0;
 	if (jcache && st.st_size == jcache_size)
 		return jcache;
-	out = run(&rc, "%s '%s' '%s'", python(), pyscript, logpath);
+	out = harness_run(&rc, "%s '%s' '%s'", python(), pyscript, logpath);
 	ck_assert_msg(rc == 0, "python3 failed on %s", logpath);
 	bad = strncmp(out, "bad=", 4) == 0 ? out : strstr(out, "\nbad=");
 	ck_assert_msg(!bad, "audit log %s: %s", logpath, bad);
@@ -1103,20 +1071,20 @@ START_TEST(test_refuse_truncate)
 	ck_assert_int_eq(e_open(f, O_WRONLY | O_TRUNC), ETXTBSY);
 	ck_assert_int_eq(e_open(f, O_RDWR | O_TRUNC | O_CREAT), ETXTBSY);
 	ck_assert_int_eq(creat(f, 0644) < 0 ? errno : 0, ETXTBSY);
-	out = run(&st, "sh -c ': > \"%s\"' 2>&1", f);
+	out = harness_run(&st, "sh -c ': > \"%s\"' 2>&1", f);
 	ck_assert_msg(st != 0, "sh > redirection succeeded");
 	ck_assert_msg(strstr(out, "busy"), "sh said: %s", out);
 	free(out);
-	out = run(&st, "/usr/bin/truncate -s 0 '%s' 2>&1", f);
+	out = harness_run(&st, "/usr/bin/truncate -s 0 '%s' 2>&1", f);
 	ck_assert_msg(st != 0, "truncate -s 0 succeeded");
 	ck_assert_msg(strstr(out, "Text file busy"), "truncate said: %s", out);
 	free(out);
-	out = run(&st, "/usr/bin/truncate -s -800K '%s' 2>&1", f);
+	out = harness_run(&st, "/usr/bin/truncate -s -800K '%s' 2>&1", f);
 	ck_assert_msg(st != 0, "truncate -s -800K succeeded");
 	free(out);
 	/* cp onto it opens it with O_TRUNC. */
 	put_random(mp("rt/small"), 4 * KIB, 4);
-	out = run(&st, "cp '%s' '%s' 2>&1", mp("rt/small"), f);
+	out = harness_run(&st, "cp '%s' '%s' 2>&1", mp("rt/small"), f);
 	ck_assert_msg(st != 0, "cp over a pinned file succeeded");
 	ck_assert_msg(strstr(out, "Text file busy"), "cp said: %s", out);
 	free(out);
@@ -1136,7 +1104,7 @@ START_TEST(test_refuse_truncate)
 	ck_assert_uint_eq(fnv_range(f, 256 * KIB, 64 * KIB),
 			  fnv_range(s.bk, 256 * KIB, 64 * KIB));
 	expect_blocks(&s);
-	out = run(&st, "/usr/bin/truncate -s 1M '%s' 2>&1", f);
+	out = harness_run(&st, "/usr/bin/truncate -s 1M '%s' 2>&1", f);
 	ck_assert_msg(st == 0, "truncate -s 1M: %s", out);
 	free(out);
 	ck_assert_int_eq(e_truncate(f, 320 * KIB - 1), ETXTBSY);
@@ -1207,11 +1175,12 @@ START_TEST(test_refuse_punch)
 			 EOPNOTSUPP);
 	ck_assert_int_eq(e_falloc(f, FALLOC_FL_INSERT_RANGE, 0, 64 * KIB),
 			 EOPNOTSUPP);
-	out = run(&st, "/usr/bin/fallocate -p -o 256K -l 4K '%s' 2>&1", f);
+	out = harness_run(&st, "/usr/bin/fallocate -p -o 256K -l 4K '%s' 2>&1",
+			  f);
 	ck_assert_msg(st != 0, "fallocate -p succeeded");
 	ck_assert_msg(strstr(out, "Text file busy"), "fallocate said: %s", out);
 	free(out);
-	out = run(&st, "/usr/bin/fallocate -z -o 0 -l 1M '%s' 2>&1", f);
+	out = harness_run(&st, "/usr/bin/fallocate -z -o 0 -l 1M '%s' 2>&1", f);
 	ck_assert_msg(st != 0, "fallocate -z succeeded");
 	free(out);
 	expect_unchanged(&s);
@@ -1231,7 +1200,8 @@ START_TEST(test_refuse_punch)
 	ck_assert(all_zero(f, 320 * KIB, 4 * KIB));
 	ck_assert(all_zero(f, 512 * KIB, 64 * KIB));
 	ck_assert_uint_eq(fnv_range(f, 0, 252 * KIB), head);
-	out = run(&st, "/usr/bin/fallocate -p -o 768K -l 4K '%s' 2>&1", f);
+	out = harness_run(&st, "/usr/bin/fallocate -p -o 768K -l 4K '%s' 2>&1",
+			  f);
 	ck_assert_msg(st == 0, "fallocate -p outside the pin: %s", out);
 	free(out);
 	/* Allocation neither frees nor moves a block: never mediated. */
@@ -1299,7 +1269,7 @@ START_TEST(test_refuse_reflink_copy)
 	expect_unchanged(&ss);
 	/* cp uses copy_file_range too. */
 	cp = mp("rc/cp");
-	out = run(&st, "cp '%s' '%s' 2>&1", src2, cp);
+	out = harness_run(&st, "cp '%s' '%s' 2>&1", src2, cp);
 	ck_assert_msg(st == 0, "cp: %s", out);
 	free(out);
 	ck_assert_uint_eq(fnv(cp), want);
@@ -1333,11 +1303,11 @@ START_TEST(test_refuse_unlink)
 	ck_assert(exists(s));
 	ck_assert_int_eq(size_of(a), 64 * KIB);
 	ck_assert_int_eq(size_of(s), 4 * KIB);
-	out = run(&st, "rm -f '%s' 2>&1", a);
+	out = harness_run(&st, "rm -f '%s' 2>&1", a);
 	ck_assert_msg(st != 0, "rm succeeded");
 	ck_assert_msg(strstr(out, "Text file busy"), "rm said: %s", out);
 	free(out);
-	out = run(&st, "mv -f '%s' '%s' 2>&1", s, a);
+	out = harness_run(&st, "mv -f '%s' '%s' 2>&1", s, a);
 	ck_assert_msg(st != 0, "mv over a pinned file succeeded");
 	free(out);
 	ck_assert(exists(a) && exists(s) && exists(bp("ru/a")));
@@ -1351,7 +1321,7 @@ START_TEST(test_refuse_unlink)
 	ck_assert(has_pin(v, "0+4096"));
 	ck_assert_int_eq(rename(v, a), 0);
 	ck_assert(has_pin(a, "0+4096"));
-	out = run(&st, "mv '%s' '%s' && mv '%s' '%s' 2>&1", a, v, v, a);
+	out = harness_run(&st, "mv '%s' '%s' && mv '%s' '%s' 2>&1", a, v, v, a);
 	ck_assert_msg(st == 0, "mv of the pinned file: %s", out);
 	free(out);
 
@@ -2371,7 +2341,7 @@ START_TEST(test_defer_many_parked)
 	ck_assert_int_ge(status_of("pins"), N);
 	{
 		int s2;
-		char *out = run(&s2, "ls -l '%s' | wc -l", mp("dm"));
+		char *out = harness_run(&s2, "ls -l '%s' | wc -l", mp("dm"));
 
 		ck_assert_int_eq(s2, 0);
 		ck_assert_int_eq(atoi(out), N + 1);

@@ -191,38 +191,6 @@ static char *get(const char *path, const char *name)
 	return b;
 }
 
-/* Runs a shell command and returns its stdout (to free); *@st: status. */
-static char *run(int *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static char *run(int *st, const char *fmt, ...)
-{
-	char *cmd, *out = NULL;
-	size_t cap = 0, len = 0, n;
-	va_list ap;
-	FILE *f;
-	int r;
-
-	va_start(ap, fmt);
-	ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
-	va_end(ap);
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	do {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			out = realloc(out, cap);
-			ck_assert_ptr_nonnull(out);
-		}
-		n = fread(out + len, 1, 4096, f);
-		len += n;
-	} while (n > 0);
-	out[len] = '\0';
-	r = pclose(f);
-	*st = WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-	free(cmd);
-	return out;
-}
-
 /* ---- one pin line ---- */
 
 struct pline {
@@ -716,13 +684,13 @@ START_TEST(test_two_owners)
 	ck_assert_int_eq(unpin(shared_path, "0+4K"), ENODATA);
 
 	/* Root's `setfattr -x` removes every pin, the user's too. */
-	out = run(&st, "setfattr -x %s '%s' 2>&1", PIN, shared_path);
+	out = harness_run(&st, "setfattr -x %s '%s' 2>&1", PIN, shared_path);
 	ck_assert_msg(st == 0, "setfattr -x: %s", out);
 	free(out);
 	ck_assert_int_eq(get_err(shared_path, PIN), ENODATA);
 	ck_assert_int_eq(rm(shared_path, PIN), ENODATA);
 	ck_assert_int_eq(unpin(shared_path, "all"), ENODATA);
-	out = run(&st, "setfattr -x %s '%s' 2>&1", PIN, shared_path);
+	out = harness_run(&st, "setfattr -x %s '%s' 2>&1", PIN, shared_path);
 	ck_assert_int_ne(st, 0);
 	ck_assert_msg(strstr(out, "No such attribute"), "%s", out);
 	free(out);
@@ -988,41 +956,43 @@ START_TEST(test_tools)
 	int st;
 
 	put_random(f, 4 * MIB, 9);
-	out = run(&st, "setfattr -n %s -v 0+1M '%s' 2>&1", PIN, f);
+	out = harness_run(&st, "setfattr -n %s -v 0+1M '%s' 2>&1", PIN, f);
 	ck_assert_msg(st == 0, "setfattr: %s", out);
 	free(out);
-	out = run(&st, "setfattr -n %s -v '\"0x200000+2M\"' '%s' 2>&1", PIN, f);
+	out = harness_run(&st, "setfattr -n %s -v '\"0x200000+2M\"' '%s' 2>&1",
+			  PIN, f);
 	ck_assert_msg(st == 0, "setfattr: %s", out);
 	free(out);
 	/* The raw value, as getxattr gives it. */
-	out = run(&st, "getfattr --only-values -n %s '%s'", PIN, f);
+	out = harness_run(&st, "getfattr --only-values -n %s '%s'", PIN, f);
 	ck_assert_int_eq(st, 0);
 	ck_assert_uint_eq(parse_value(out, false, p, 4), 2);
 	expect_pin(&p[0], "0+1048576", 0);
 	expect_pin(&p[1], "2097152+2097152", 0);
 	free(out);
 	/* getfattr -n prints the name, as an explicit request. */
-	out = run(&st, "getfattr -n %s '%s'", PIN, f);
+	out = harness_run(&st, "getfattr -n %s '%s'", PIN, f);
 	ck_assert_int_eq(st, 0);
 	ck_assert_ptr_nonnull(strstr(out, PIN "=\"0+1048576 owner=0 "));
 	free(out);
 	/* Errors as the tools report them. */
-	out = run(&st, "setfattr -n %s -v 0+8M '%s' 2>&1", PIN, f);
+	out = harness_run(&st, "setfattr -n %s -v 0+8M '%s' 2>&1", PIN, f);
 	ck_assert_int_ne(st, 0);
 	ck_assert_msg(strstr(out, "Invalid argument"), "%s", out);
 	free(out);
 	/* setfattr words ENODATA its own way. */
-	out = run(&st, "setfattr -n %s -v 1+1 '%s' 2>&1", UNPIN, f);
+	out = harness_run(&st, "setfattr -n %s -v 1+1 '%s' 2>&1", UNPIN, f);
 	ck_assert_int_ne(st, 0);
 	ck_assert_msg(strstr(out, "No such attribute"), "%s", out);
 	free(out);
-	out = run(&st, "setfattr -n %s -v 0+1M '%s' 2>&1", UNPIN, f);
+	out = harness_run(&st, "setfattr -n %s -v 0+1M '%s' 2>&1", UNPIN, f);
 	ck_assert_msg(st == 0, "%s", out);
 	free(out);
-	out = run(&st, "setfattr -x %s '%s' 2>&1", PIN, f);
+	out = harness_run(&st, "setfattr -x %s '%s' 2>&1", PIN, f);
 	ck_assert_msg(st == 0, "%s", out);
 	free(out);
-	out = run(&st, "getfattr --only-values -n %s '%s' 2>&1", PIN, f);
+	out = harness_run(&st, "getfattr --only-values -n %s '%s' 2>&1", PIN,
+			  f);
 	ck_assert_int_ne(st, 0);
 	ck_assert_msg(strstr(out, "No such attribute"), "%s", out);
 	free(out);
@@ -1078,7 +1048,7 @@ START_TEST(test_invisible)
 	ck_assert(!list_has_prefix(list, n, "user.rdmafs."));
 	ck_assert(!list_has_prefix(list, n, "trusted.rdmafs."));
 
-	out = run(&st, "getfattr -d -m - '%s' 2>&1", f);
+	out = harness_run(&st, "getfattr -d -m - '%s' 2>&1", f);
 	ck_assert_int_eq(st, 0);
 	ck_assert_msg(strstr(out, "user.foo=\"bar\""), "%s", out);
 	ck_assert_msg(!strstr(out, "user.rdmafs"), "%s", out);
@@ -1148,7 +1118,7 @@ START_TEST(test_hidden_dir)
 	ck_assert_int_eq(stat(bk_path(&M, ".rdmafs"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert(!dir_lists(M.mountpoint, ".rdmafs"));
-	out = run(&ret, "ls -a '%s'", M.mountpoint);
+	out = harness_run(&ret, "ls -a '%s'", M.mountpoint);
 	ck_assert_int_eq(ret, 0);
 	ck_assert_msg(!strstr(out, ".rdmafs"), "%s", out);
 	free(out);
@@ -1754,8 +1724,8 @@ START_TEST(test_paging)
 		snprintf(name, sizeof(name), "%s.%d", PINS, k);
 		raw = get(C.mountpoint, name);
 		ck_assert_ptr_nonnull(raw);
-		out = run(&st, "getfattr --only-values -n %s '%s'", name,
-			  C.mountpoint);
+		out = harness_run(&st, "getfattr --only-values -n %s '%s'",
+				  name, C.mountpoint);
 		ck_assert_int_eq(st, 0);
 		ck_assert_str_eq(out, raw);
 		free(out);
