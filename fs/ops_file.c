@@ -162,7 +162,12 @@ void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct rfs_file *f = rfs_file_of(fi);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
-	if (f->direct)
+	/*
+	 * Spliced reads of an O_DIRECT file land in page-aligned pipe
+	 * buffers, which direct I/O accepts; without splice libfuse would
+	 * read into its own buffer, so those go through an aligned one.
+	 */
+	if (f->direct && !rfs_of(req)->o.splice)
 		return read_direct(req, f, size, off);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = f->fd;
