@@ -585,7 +585,8 @@ out:
 struct unpin_ctx {
 	uint32_t uid;
 	bool root;
-	struct pin removed[16];
+	/* A file never has more (max_pins_per_file is capped at it). */
+	struct pin removed[RFS_MAX_PINS_PER_FILE];
 	size_t n;
 };
 
@@ -595,7 +596,7 @@ static bool unpin_pred(const struct pin *p, void *arg)
 
 	if (p->holder != 0 || (!c->root && p->owner != c->uid))
 		return false;
-	if (c->n < 16)
+	if (c->n < RFS_MAX_PINS_PER_FILE)
 		c->removed[c->n] = *p;
 	c->n++;
 	return true;
@@ -657,7 +658,7 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 		err = store(fs, path, ptab_file_pins(f));
 		if (err) {
 			/* Not stored: the pins stay, as they are on disk. */
-			for (i = 0; i < uc.n && i < 16; i++)
+			for (i = 0; i < uc.n && i < RFS_MAX_PINS_PER_FILE; i++)
 				ptab_pin_add(fs->pins, f, &uc.removed[i], NULL);
 		}
 	}
@@ -669,7 +670,7 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 	/* After the file's lock: this wakes the mediator, which takes it. */
 	rfs_pins_changed(fs);
 	if (rel_path(fs, fd, rel, sizeof(rel)) == 0)
-		for (i = 0; i < uc.n && i < 16; i++)
+		for (i = 0; i < uc.n && i < RFS_MAX_PINS_PER_FILE; i++)
 			record_pin(req, "unpin", op, rel, &uc.removed[i]);
 	return 0;
 }
