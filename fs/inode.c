@@ -176,7 +176,6 @@ static bool stale_locked(struct rfs_itable *t, struct rfs_inode *in,
 }
 
 /* The root goes into the table so that a lookup of it finds the same node. */
-void rfs_itable_add_root(struct rfs *fs);
 void rfs_itable_add_root(struct rfs *fs)
 {
 	pthread_mutex_lock(&fs->itab.lock);

@@ -21,8 +21,6 @@
 #include "pins.h"
 #include "rdmafs.h"
 
-void rfs_itable_add_root(struct rfs *fs);
-
 static double default_timeout(int cache)
 {
 	switch (cache) {

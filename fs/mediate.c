@@ -44,10 +44,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void count(struct rfs *fs, uint64_t *c)
+static void count(uint64_t *c)
 {
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
-	(void)fs;
 }
 
 /* Records a decision with the overlapping pins (@pins, or looked up). */
@@ -132,7 +131,7 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 	if (m->has2 && n < AUDIT_PINS)
 		n += rfs_pins_revoke(fs, m->dev2, m->ino2, m->path_fd2, m->off2,
 				     m->len2, revoked + n, AUDIT_PINS - n);
-	count(fs, &fs->med->broken);
+	count(&fs->med->broken);
 	record(fs, m, "break", 0, waited, revoked, n);
 	finish(m, 0);
 }
@@ -266,7 +265,7 @@ static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 	m->breaking = breaking;
 	m->parked_ms = now_ms();
 	m->deadline_ms = m->parked_ms + (int64_t)fs->pol.break_timeout * 1000;
-	count(fs, &md->deferred);
+	count(&md->deferred);
 	record(fs, m, "defer", 0, -1, NULL, 0);
 	/*
 	 * Before the list: once listed, the mediator may answer and free
@@ -297,15 +296,15 @@ void rfs_mediate(struct rfs *fs, struct rfs_med *m)
 	}
 	switch (v) {
 	case POL_DO_REFUSE:
-		count(fs, &fs->med->refused);
+		count(&fs->med->refused);
 		record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
 		return finish(m, -ETXTBSY);
 	case POL_DO_AUDIT:
-		count(fs, &fs->med->audited);
+		count(&fs->med->audited);
 		record(fs, m, "audit", 0, -1, NULL, 0);
 		return finish(m, 0);
 	case POL_DO_COPY:
-		count(fs, &fs->med->copied);
+		count(&fs->med->copied);
 		m->copy = true;
 		record(fs, m, "copy", 0, -1, NULL, 0);
 		return finish(m, 0);

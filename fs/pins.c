@@ -112,7 +112,7 @@ bool rfs_pins_any(struct rfs *fs)
 }
 
 /* The path of an open backing file relative to the backing root. */
-static int rel_path(struct rfs *fs, int fd, char *buf, size_t size)
+int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
 {
 	char link[64], full[PATH_MAX];
 	ssize_t n;
@@ -294,6 +294,7 @@ void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
 	char path[64], rel[PATH_MAX], *buf;
 	ssize_t n;
 	struct load_ctx c = { .fs = fs };
+	bool loaded;
 
 	if (!fs->pins)
 		return;
@@ -316,10 +317,14 @@ void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
 		/* Looked up by name: repair the index if it lost this file. */
 		if (pset_count(ptab_file_pins(c.f)) && fs->pidx)
 			pidx_add(fs->pidx, in->dev, in->ino, in->handle,
-				 rel_path(fs, fd, rel, sizeof(rel)) == 0
+				 rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0
 					 ? rel
 					 : NULL);
+		loaded = pset_count(ptab_file_pins(c.f)) > 0;
 		ptab_file_unlock(fs->pins, c.f);
+		/* The index may have just learnt of the file. */
+		if (loaded)
+			rfs_pins_changed(fs);
 	}
 	free(buf);
 }
@@ -333,7 +338,7 @@ void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name)
 	    !S_ISREG(st.st_mode) ||
 	    !ptab_has_overlap(fs->pins, st.st_dev, st.st_ino, 0, UINT64_MAX))
 		return;
-	if (rel_path(fs, dfd, dir, sizeof(dir)) < 0)
+	if (rfs_rel_path(fs, dfd, dir, sizeof(dir)) < 0)
 		return;
 	if (snprintf(hint, sizeof(hint), "%s%s%s", dir, *dir ? "/" : "",
 		     name) >= (int)sizeof(hint))
@@ -419,11 +424,6 @@ size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 	if (c.n)
 		rfs_pins_changed(fs);
 	return c.n;
-}
-
-int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
-{
-	return rel_path(fs, fd, buf, size);
 }
 
 static bool every_pin(const struct pin *p, void *arg)
@@ -518,7 +518,7 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	if (fd < 0)
 		return fd;
 	/* The file was just reached by name: its path is at hand now. */
-	have_rel = rel_path(fs, fd, rel, sizeof(rel)) == 0;
+	have_rel = rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0;
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		goto out;
@@ -669,7 +669,7 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 		return err;
 	/* After the file's lock: this wakes the mediator, which takes it. */
 	rfs_pins_changed(fs);
-	if (rel_path(fs, fd, rel, sizeof(rel)) == 0)
+	if (rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0)
 		for (i = 0; i < uc.n && i < RFS_MAX_PINS_PER_FILE; i++)
 			record_pin(req, "unpin", op, rel, &uc.removed[i]);
 	return 0;
@@ -853,7 +853,7 @@ static void list_file(struct rfs *fs, const struct pidx_item *it,
 			pidx_del(fs->pidx, it->dev, it->ino);
 		return;
 	}
-	if (rel_path(fs, fd, rel, sizeof(rel)) < 0 &&
+	if (rfs_rel_path(fs, fd, rel, sizeof(rel)) < 0 &&
 	    !hint_matches(fs, it, rel, sizeof(rel)))
 		/* Renamed outside the mount and out of the cache. */
 		snprintf(rel, sizeof(rel), "?ino=%llu",
@@ -944,32 +944,59 @@ void rfs_pins_changed(struct rfs *fs)
  * have) since the snapshot, a later page answers ENODATA, and the reader
  * starts over at page 0 (rdmafsctl does).
  */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Makes the listing snapshot current, with listing_lock held.  A snapshot
+ * of the same pin generation is reused for as long as the mount lets the
+ * kernel cache attributes (timeout=): renames and unlinks through the
+ * mount bump the generation, so only a change made behind the mount's
+ * back can go unseen, and no longer than cached attributes would.
+ */
+static int listing_refresh_locked(struct rfs *fs, uint64_t gen)
+{
+	struct text *all = fs->listing;
+	int64_t now = mono_ms();
+	int err;
+
+	if (all && fs->listing_valid && fs->listing_gen == gen &&
+	    now - fs->listing_ms < (int64_t)(fs->timeout * 1000))
+		return 0;
+	if (!all) {
+		all = calloc(1, sizeof(*all));
+		if (!all)
+			return -ENOMEM;
+		fs->listing = all;
+	}
+	free(all->buf);
+	memset(all, 0, sizeof(*all));
+	fs->listing_gen = gen;
+	fs->listing_ms = now;
+	err = list_all(fs, all);
+	fs->listing_valid = !err;
+	return err;
+}
+
 static int get_listing(struct rfs *fs, unsigned long page, struct text *t)
 {
 	size_t start = 0, budget = XATTR_MAX - 64;
 	unsigned long pg = 0;
 	uint64_t gen = __atomic_load_n(&fs->pin_gen, __ATOMIC_ACQUIRE);
-	struct text *all = fs->listing;
+	struct text *all;
 	int err = 0;
 
 	pthread_mutex_lock(&fs->listing_lock);
-	if (page == 0) {
-		if (!all) {
-			all = calloc(1, sizeof(*all));
-			if (!all) {
-				pthread_mutex_unlock(&fs->listing_lock);
-				return -ENOMEM;
-			}
-			fs->listing = all;
-		}
-		free(all->buf);
-		memset(all, 0, sizeof(*all));
-		fs->listing_gen = gen;
-		err = list_all(fs, all);
-		fs->listing_valid = !err;
-	} else if (!all || !fs->listing_valid || fs->listing_gen != gen) {
+	if (page == 0)
+		err = listing_refresh_locked(fs, gen);
+	else if (!fs->listing_valid || fs->listing_gen != gen)
 		err = -ENODATA;
-	}
+	all = fs->listing;
 	while (!err) {
 		size_t end = start;
 
@@ -1006,15 +1033,19 @@ static int get_listing(struct rfs *fs, unsigned long page, struct text *t)
  * misses files not looked up since mount.  Lines are sorted, so the lines
  * of one file (one path) are adjacent.
  */
+/* Pins and pinned files as the listing shows them (not only loaded ones). */
 static int count_listing(struct rfs *fs, struct ptab_stats *st)
 {
-	struct text all = { 0 };
 	const char *p, *prev = NULL;
 	size_t n, plen = 0;
-	int err = list_all(fs, &all);
+	int err;
 
+	pthread_mutex_lock(&fs->listing_lock);
+	err = listing_refresh_locked(
+		fs, __atomic_load_n(&fs->pin_gen, __ATOMIC_ACQUIRE));
 	st->pins = st->files = 0;
-	for (p = all.buf; !err && p && *p; p += strcspn(p, "\n") + 1) {
+	for (p = err ? NULL : fs->listing->buf; p && *p;
+	     p += strcspn(p, "\n") + 1) {
 		n = strcspn(p, " ");
 		st->pins++;
 		if (!prev || n != plen || memcmp(p, prev, n) != 0)
@@ -1022,7 +1053,7 @@ static int count_listing(struct rfs *fs, struct ptab_stats *st)
 		prev = p;
 		plen = n;
 	}
-	free(all.buf);
+	pthread_mutex_unlock(&fs->listing_lock);
 	return err;
 }
 

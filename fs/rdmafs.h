@@ -117,6 +117,7 @@ struct rfs {
 	pthread_mutex_t listing_lock;
 	struct text *listing; /* snapshot of the mount-wide listing */
 	uint64_t listing_gen;
+	int64_t listing_ms; /* CLOCK_MONOTONIC when it was made */
 	bool listing_valid;
 };
 
@@ -136,6 +137,8 @@ static inline struct rfs *rfs_of(fuse_req_t req)
 /* inode.c */
 int rfs_itable_init(struct rfs *fs);
 void rfs_itable_destroy(struct rfs *fs);
+/* Puts the root (set up by main) in the table. */
+void rfs_itable_add_root(struct rfs *fs);
 struct rfs_inode *rfs_inode(fuse_req_t req, fuse_ino_t ino);
 /* An O_PATH descriptor for @in, valid until rfs_ifd_put(). */
 int rfs_ifd_get(struct rfs *fs, struct rfs_inode *in);
