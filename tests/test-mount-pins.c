@@ -11,8 +11,8 @@
  *  - "persist", "store": mounts of their own, unmounted, killed and
  *    mounted again on the same backing directory from the test itself.
  *
- * test_file_pins_fit_one_value shows a known bug and runs only with
- * RDMAFS_TEST_KNOWN_BUGS=1.
+ * test_file_pins_fit_one_value checks that a file's longest possible pin
+ * list (512 pins) still fits one xattr value (XFS backing only).
  */
 #include <check.h>
 #include <dirent.h>
@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "pin-test-util.h"
 
 #define PIN "user.rdmafs.pin"
 #define UNPIN "user.rdmafs.unpin"
@@ -55,29 +56,6 @@ static struct mnt C;
 static char leftovers[PATH_MAX];
 
 /* ---- small helpers ---- */
-
-static void put_file(const char *path, const void *data, size_t len,
-		     mode_t mode)
-{
-	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, mode);
-
-	ck_assert_msg(fd >= 0, "create %s: %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-/* A file of @size pseudo-random bytes (seeded by @seed). */
-static void put_random(const char *path, size_t size, unsigned int seed)
-{
-	unsigned char *b = malloc(size ? size : 1);
-	size_t i;
-
-	ck_assert_ptr_nonnull(b);
-	for (i = 0; i < size; i++)
-		b[i] = (unsigned char)(rand_r(&seed) >> 7);
-	put_file(path, b, size, 0644);
-	free(b);
-}
 
 static void put_sparse(const char *path, off_t size)
 {
@@ -146,16 +124,6 @@ static int set_n(const char *path, const char *name, const void *v, size_t n)
 static int set(const char *path, const char *name, const char *v)
 {
 	return set_n(path, name, v, strlen(v));
-}
-
-static int pin(const char *path, const char *v)
-{
-	return set(path, PIN, v);
-}
-
-static int unpin(const char *path, const char *v)
-{
-	return set(path, UNPIN, v);
 }
 
 static int rm(const char *path, const char *name)
