@@ -29,6 +29,7 @@
 #include "pins.h"
 #include "rdmafs/audit.h"
 #include "rdmafs/identity.h"
+#include "rdmafs/pathesc.h"
 #include "rdmafs/pinstore.h"
 #include "rdmafs/pintable.h"
 #include "rdmafs/range.h"
@@ -693,27 +694,6 @@ static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	return err;
 }
 
-/* Undoes escape_path() in place; false for a malformed escape. */
-static bool unescape_path(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (*s != '\\') {
-			*o++ = *s;
-			continue;
-		}
-		if (s[1] < '0' || s[1] > '3' || s[2] < '0' || s[2] > '7' ||
-		    s[3] < '0' || s[3] > '7')
-			return false;
-		*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-			      (s[3] - '0'));
-		s += 3;
-	}
-	*o = '\0';
-	return true;
-}
-
 /*
  * "PATH RANGE" set as user.rdmafs.unpin on the mount root: unpins a file
  * by path, as a line of the listing names it.  While an operation on a
@@ -728,37 +708,28 @@ static int do_unpin_path(fuse_req_t req, const char *value, size_t size)
 		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	char *line, *sp;
+	char *path, rs[RNG_FMT_MAX];
 	struct stat st;
+	struct rng r;
 	int fd, err;
 
-	while (size && (value[size - 1] == '\n' || value[size - 1] == '\0'))
-		size--;
-	line = strndup(value, size);
-	if (!line)
-		return -ENOMEM;
-	sp = strrchr(line, ' ');
-	if (!sp || sp == line || memchr(line, '\0', size)) {
-		free(line);
-		return -EINVAL;
-	}
-	*sp = '\0';
-	if (!unescape_path(line) || rfs_hidden_name(fs, &fs->root, line)) {
-		free(line);
-		return -EINVAL;
-	}
-	fd = (int)syscall(SYS_openat2, fs->root_fd, line, &how, sizeof(how));
-	if (fd < 0) {
-		err = -errno;
-		free(line);
+	err = pesc_parse_path_range(value, size, &path, &r);
+	if (err)
 		return err;
+	if (rfs_hidden_name(fs, &fs->root, path)) {
+		free(path);
+		return -EINVAL;
 	}
+	fd = (int)syscall(SYS_openat2, fs->root_fd, path, &how, sizeof(how));
+	free(path);
+	if (fd < 0)
+		return -errno;
+	rng_format(&r, rs, sizeof(rs));
 	err = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
 	if (!err)
-		err = unpin_inode(req, st.st_dev, st.st_ino, fd, sp + 1,
-				  strlen(sp + 1), false, "setxattr");
+		err = unpin_inode(req, st.st_dev, st.st_ino, fd, rs, strlen(rs),
+				  false, "setxattr");
 	close(fd);
-	free(line);
 	return err;
 }
 
@@ -793,24 +764,6 @@ static int get_pins(struct rfs *fs, struct rfs_inode *in, struct text *t)
 	return t->len ? t->err : -ENODATA;
 }
 
-/* Escapes a path for a listing line (as /proc/mounts does). */
-static void escape_path(const char *in, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (; *in && o + 5 < size; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\\' ||
-		    (ch == '#' && o == 0)) {
-			o += (size_t)snprintf(out + o, size - o, "\\%03o", ch);
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	out[o] = '\0';
-}
-
 /* True when the index's path hint still names the inode; copies it. */
 static bool hint_matches(struct rfs *fs, const struct pidx_item *it, char *buf,
 			 size_t size)
@@ -841,7 +794,7 @@ static bool hint_matches(struct rfs *fs, const struct pidx_item *it, char *buf,
 static void list_file(struct rfs *fs, const struct pidx_item *it,
 		      struct text *t)
 {
-	char rel[PATH_MAX], esc[PATH_MAX * 4 + 1], path[64], *buf = NULL;
+	char rel[PATH_MAX], esc[PESC_MAX(PATH_MAX)], path[64], *buf = NULL;
 	struct fmt_ctx c = { .t = t, .prefix = esc };
 	struct ptab_file *f;
 	ssize_t n;
@@ -858,7 +811,8 @@ static void list_file(struct rfs *fs, const struct pidx_item *it,
 		/* Renamed outside the mount and out of the cache. */
 		snprintf(rel, sizeof(rel), "?ino=%llu",
 			 (unsigned long long)it->ino);
-	escape_path(rel, esc, sizeof(esc));
+	if (pesc_escape(rel, esc, sizeof(esc)) < 0)
+		t->err = -ENAMETOOLONG;
 
 	f = lock_pins(fs, it->dev, it->ino);
 	if (f) {

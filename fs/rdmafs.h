@@ -49,6 +49,8 @@ struct rfs_opts {
 	int policy_default; /* enum pol_action of policy= */
 	unsigned int max_pins; /* in the whole mount */
 	unsigned int max_pins_per_file;
+	/* Pins one non-root uid may hold in the mount (root: max_pins). */
+	unsigned int max_pins_per_user;
 };
 
 /* An open file or directory, on the mount's list (handles.c). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctl_parse.h"
+#include "rdmafs/pathesc.h"
 
 #define MORE_DIRECTIVE "#more"
 
@@ -77,51 +78,9 @@ out_free:
 	return ret;
 }
 
-static int octal_digit(char c)
-{
-	return c >= '0' && c <= '7' ? c - '0' : -1;
-}
-
 int ctl_unescape(const char *s, size_t n, char **out, size_t *out_len)
 {
-	char *buf, *p;
-	size_t i;
-
-	buf = malloc(n + 1);
-	if (!buf)
-		return -ENOMEM;
-	p = buf;
-	for (i = 0; i < n; i++) {
-		int d0, d1, d2, v;
-
-		if (s[i] == '\0' || s[i] == ' ' || s[i] == '\t' || s[i] == '\n')
-			goto out_inval;
-		if (s[i] != '\\') {
-			*p++ = s[i];
-			continue;
-		}
-		if (n - i < 4)
-			goto out_inval;
-		d0 = octal_digit(s[i + 1]);
-		d1 = octal_digit(s[i + 2]);
-		d2 = octal_digit(s[i + 3]);
-		if (d0 < 0 || d1 < 0 || d2 < 0)
-			goto out_inval;
-		v = d0 * 64 + d1 * 8 + d2;
-		/* a NUL cannot be in a path; above 0377 is not a byte */
-		if (v == 0 || v > 0377)
-			goto out_inval;
-		*p++ = (char)v;
-		i += 3;
-	}
-	*p = '\0';
-	*out = buf;
-	*out_len = (size_t)(p - buf);
-	return 0;
-
-out_inval:
-	free(buf);
-	return -EINVAL;
+	return pesc_unescape(s, n, out, out_len);
 }
 
 /*

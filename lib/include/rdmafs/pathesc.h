@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The path escape of listing lines (DESIGN §4), defined once for the
+ * daemon, which writes it, and for rdmafsctl, which reads it back.
+ *
+ * A listing line is "PATH RANGE fields...": blanks separate the fields, so
+ * a path escapes space, tab, newline and backslash, and a leading '#'
+ * (lines starting with '#' are the listing's own, such as "#more"), as a
+ * backslash and exactly three octal digits, the way /proc/mounts does.
+ * No path holds a NUL byte, so "\000" is malformed rather than a way to
+ * cut a path short.
+ */
+#ifndef RDMAFS_PATHESC_H
+#define RDMAFS_PATHESC_H
+
+#include <stddef.h>
+
+#include "rdmafs/range.h"
+
+/* The longest escape of a path of n bytes is 4 * n, plus the NUL. */
+#define PESC_MAX(n) (4 * (n) + 1)
+
+/*
+ * Escapes the NUL-terminated @in into @out.  Returns the length written
+ * (without the NUL), or -ENAMETOOLONG when @size cannot hold it all (the
+ * output is then empty: a cut path would name another file).
+ */
+int pesc_escape(const char *in, char *out, size_t size);
+
+/*
+ * Undoes the escape on @n bytes at @s.  Returns 0 with a malloc'd
+ * NUL-terminated copy in *@out (*@out_len bytes, if @out_len), -EINVAL for
+ * a lone or short backslash, a value above \377, \000, or a raw blank,
+ * NUL or newline (which an escaped path cannot hold), or -ENOMEM.
+ */
+int pesc_unescape(const char *s, size_t n, char **out, size_t *out_len);
+
+/*
+ * Parses the value of user.rdmafs.unpin set on the mount root, "PATH
+ * RANGE" with PATH escaped as in a listing line (a trailing newline or
+ * NULs are allowed, as for ranges).  Returns 0 with the unescaped path in
+ * *@path (malloc'd) and the range in *@r, or -EINVAL, or -ENOMEM.
+ */
+int pesc_parse_path_range(const char *value, size_t size, char **path,
+			  struct rng *r);
+
+#endif

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The listing's path escape (rdmafs/pathesc.h): one codec, so the daemon
+ * and rdmafsctl can never disagree on what a line names.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rdmafs/pathesc.h"
+
+static int must_escape(unsigned char ch, size_t pos)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\\' ||
+	       (ch == '#' && pos == 0);
+}
+
+int pesc_escape(const char *in, char *out, size_t size)
+{
+	static const char digits[] = "01234567";
+	size_t o = 0, i;
+
+	if (!size)
+		return -ENAMETOOLONG;
+	for (i = 0; in[i]; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (must_escape(ch, i)) {
+			if (o + 4 >= size)
+				goto too_long;
+			out[o++] = '\\';
+			out[o++] = digits[ch >> 6];
+			out[o++] = digits[(ch >> 3) & 7];
+			out[o++] = digits[ch & 7];
+		} else {
+			if (o + 1 >= size)
+				goto too_long;
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	return (int)o;
+too_long:
+	out[0] = '\0';
+	return -ENAMETOOLONG;
+}
+
+static int octal_digit(char c)
+{
+	return c >= '0' && c <= '7' ? c - '0' : -1;
+}
+
+int pesc_unescape(const char *s, size_t n, char **out, size_t *out_len)
+{
+	char *buf, *p;
+	size_t i;
+
+	buf = malloc(n + 1);
+	if (!buf)
+		return -ENOMEM;
+	p = buf;
+	for (i = 0; i < n; i++) {
+		int d0, d1, d2, v;
+
+		if (s[i] == '\0' || s[i] == ' ' || s[i] == '\t' || s[i] == '\n')
+			goto out_inval;
+		if (s[i] != '\\') {
+			*p++ = s[i];
+			continue;
+		}
+		if (n - i < 4)
+			goto out_inval;
+		d0 = octal_digit(s[i + 1]);
+		d1 = octal_digit(s[i + 2]);
+		d2 = octal_digit(s[i + 3]);
+		if (d0 < 0 || d1 < 0 || d2 < 0)
+			goto out_inval;
+		v = d0 * 64 + d1 * 8 + d2;
+		/* A NUL cannot be in a path; above \377 is not a byte. */
+		if (v == 0 || v > 0377)
+			goto out_inval;
+		*p++ = (char)v;
+		i += 3;
+	}
+	*p = '\0';
+	*out = buf;
+	if (out_len)
+		*out_len = (size_t)(p - buf);
+	return 0;
+
+out_inval:
+	free(buf);
+	return -EINVAL;
+}
+
+int pesc_parse_path_range(const char *value, size_t size, char **path,
+			  struct rng *r)
+{
+	const char *sp;
+	size_t n = size;
+	int err;
+
+	/* What echo and strlen() + 1 add; the range parser allows them too. */
+	while (n && (value[n - 1] == '\n' || value[n - 1] == '\0'))
+		n--;
+	sp = n ? memrchr(value, ' ', n) : NULL;
+	if (!sp || sp == value)
+		return -EINVAL;
+	err = rng_parse(sp + 1, n - (size_t)(sp + 1 - value), r);
+	if (err)
+		return err;
+	return pesc_unescape(value, (size_t)(sp - value), path, NULL);
+}
