@@ -379,6 +379,20 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		close(fd);
 		return -ENOMEM;
 	}
+	/*
+	 * Before the kernel may use the inode: a file whose stored pins
+	 * cannot be read must not look unpinned (DESIGN §11), so the
+	 * lookup fails instead and a later one tries again.
+	 */
+	if (fresh->type == S_IFREG) {
+		err = rfs_pins_load(fs, fresh, fd);
+		if (err) {
+			fresh->fixed_fd = -1;
+			inode_free(fs, fresh);
+			close(fd);
+			return err;
+		}
+	}
 
 	pthread_mutex_lock(&fs->itab.lock);
 	in = find_locked(&fs->itab, st.st_dev, st.st_ino);
@@ -398,8 +412,6 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 	insert_locked(&fs->itab, fresh);
 	pthread_mutex_unlock(&fs->itab.lock);
 
-	if (fresh->type == S_IFREG)
-		rfs_pins_load(fs, fresh, fd);
 	/* The lookup's descriptor is the first cached one. */
 	if (fresh->handle)
 		fdc_adopt(&fs->fdc, &fresh->fdc, fd);

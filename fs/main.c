@@ -20,6 +20,7 @@
 #include "mediate.h"
 #include "pins.h"
 #include "rdmafs.h"
+#include "rdmafs/audit.h"
 
 static double default_timeout(int cache)
 {
@@ -69,33 +70,89 @@ static bool probe_handles(int root_fd)
 	return true;
 }
 
-/* The mount ID of the topmost mount at @path, if it is an rdmafs mount. */
-static bool is_rdmafs_mount(const char *path)
+/* Under @dir (at any depth), not @dir itself; "/" holds everything. */
+static bool path_under(const char *path, const char *dir)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[PATH_MAX], fstype[256];
-	bool found = false;
+	size_t n = strlen(dir);
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - ");
+	if (n == 1)
+		return path[1] != '\0';
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
 
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep + 3, "%255s", fstype) != 1)
-			continue;
-		/* The last mount on the path is the visible one. */
-		if (strcmp(mnt, path) == 0)
-			found = strcmp(fstype, "fuse.rdmafs") == 0;
+/*
+ * A mountpoint inside BACKING would be served by the daemon itself: the
+ * mount shows itself recursively and lookups through it deadlock on the
+ * daemon's own mount, which can then not be unmounted (busy).  Caught by
+ * path and, for another name of BACKING (a bind mount), by the inodes of
+ * every directory above the mountpoint.  BACKING == MOUNTPOINT (the
+ * overmount) and BACKING below MOUNTPOINT are fine: the daemon reaches
+ * BACKING through descriptors opened before mounting, never by path.
+ */
+static int check_nesting(const char *backing, const char *mnt)
+{
+	struct stat b, st;
+	char up[PATH_MAX], *slash;
+	bool inside = false;
+
+	if (strcmp(backing, mnt) == 0)
+		return 0;
+	inside = path_under(mnt, backing);
+	if (!inside && stat(backing, &b) == 0) {
+		snprintf(up, sizeof(up), "%s", mnt);
+		while (!inside && (slash = strrchr(up, '/'))) {
+			slash[slash == up] = '\0'; /* keep "/" itself */
+			if (stat(up, &st) == 0 && st.st_dev == b.st_dev &&
+			    st.st_ino == b.st_ino)
+				inside = true;
+			if (strcmp(up, "/") == 0)
+				break;
+		}
 	}
-	fclose(f);
-	return found;
+	if (inside) {
+		fprintf(stderr,
+			"rdmafs: mountpoint %s is inside the backing directory %s: the mount would contain itself (give the same path twice to mount over BACKING)\n",
+			mnt, backing);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The audit log is opened before mounting, so a path under MOUNTPOINT
+ * would be a file hidden under the mount, unreadable until unmount (and
+ * not the file the same path shows once mounted).  Refused, except for
+ * the overmount, where what lies under the mount is BACKING itself and
+ * the mount shows the log at the same path.
+ */
+static int check_audit_path(const char *log, const char *backing,
+			    const char *mnt)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", log);
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	if (!realpath(dir, real)) {
+		fprintf(stderr, "rdmafs: audit_log %s: %s\n", log,
+			strerror(errno));
+		return -1;
+	}
+	if (strcmp(backing, mnt) != 0 &&
+	    (strcmp(real, mnt) == 0 || path_under(real, mnt))) {
+		fprintf(stderr,
+			"rdmafs: audit_log %s is under the mountpoint %s: the mount would hide it; put it elsewhere\n",
+			log, mnt);
+		return -1;
+	}
+	return 0;
 }
 
 static int check_paths(struct rfs_opts *o)
 {
 	struct stat st;
-	char real[PATH_MAX];
+	char real[PATH_MAX], breal[PATH_MAX];
 
 	if (stat(o->backing, &st) < 0) {
 		fprintf(stderr, "rdmafs: backing directory %s: %s\n",
@@ -127,12 +184,31 @@ static int check_paths(struct rfs_opts *o)
 	o->mountpoint = strdup(real);
 	if (!o->mountpoint)
 		return -1;
-	if (is_rdmafs_mount(real)) {
+	if (rfs_is_rdmafs_mount(real)) {
 		fprintf(stderr,
 			"rdmafs: mountpoint %s is busy: rdmafs is already mounted there\n",
 			real);
 		return -1;
 	}
+	if (!realpath(o->backing, breal)) {
+		fprintf(stderr, "rdmafs: backing directory %s: %s\n",
+			o->backing, strerror(errno));
+		return -1;
+	}
+	/*
+	 * An overmounted BACKING reached by path is the rdmafs mount on it:
+	 * its daemon serves the directory, and the lock in it is hidden.
+	 */
+	if (rfs_is_rdmafs_mount(breal)) {
+		fprintf(stderr,
+			"rdmafs: %s is already served by rdmafs (an rdmafs mount is on it)\n",
+			o->backing);
+		return -1;
+	}
+	if (check_nesting(breal, real) < 0)
+		return -1;
+	if (o->audit_log && check_audit_path(o->audit_log, breal, real) < 0)
+		return -1;
 	if (access("/dev/fuse", R_OK | W_OK) < 0) {
 		fprintf(stderr,
 			"rdmafs: /dev/fuse: %s (load the fuse module: modprobe fuse)\n",
@@ -202,6 +278,31 @@ static int setup(struct rfs *fs)
 	return 0;
 }
 
+/*
+ * Opens the audit trail before mounting: a log opened through the mount
+ * would wait for the daemon that is opening it, and a missing directory
+ * must fail here, while the exit status still reaches the caller.
+ */
+static int open_audit(struct rfs *fs)
+{
+	const char *log = fs->o.audit_log;
+
+	fs->audit = audit_open(log, 0);
+	if (fs->audit)
+		return 0;
+	if (errno == ELOOP)
+		fprintf(stderr,
+			"rdmafs: audit_log %s is a symbolic link: give the file itself\n",
+			log);
+	else if (errno == EINVAL)
+		fprintf(stderr, "rdmafs: audit_log %s is not a regular file\n",
+			log);
+	else
+		fprintf(stderr, "rdmafs: couldn't open the audit log %s: %s\n",
+			log ? log : "(syslog)", strerror(errno));
+	return -1;
+}
+
 /* fuse_opt splits -o values on commas: escape them (and backslashes). */
 static char *escape_opt(const char *prefix, const char *val)
 {
@@ -252,14 +353,22 @@ int main(int argc, char *argv[])
 	memset(&fs, 0, sizeof(fs));
 	fs.root_fd = -1;
 	fs.mount_fd = -1;
+	fs.lock_fd = -1;
 	/* Modes arrive already masked by the caller's umask. */
 	umask(0);
 
 	if (rfs_parse_opts(&args, &fs.o, &fs.pol) < 0)
 		goto out_args;
+	if (fs.o.remount) {
+		ret = rfs_remount(&fs.o, &args);
+		goto out_args;
+	}
 	if (check_paths(&fs.o) < 0)
 		goto out_args;
 	if (setup(&fs) < 0)
+		goto out_fs;
+	/* Both before mounting, and neither starts a thread (daemonising). */
+	if (rfs_instance_lock(&fs) < 0 || open_audit(&fs) < 0)
 		goto out_fs;
 	add_mount_opts(&args, &fs);
 
@@ -276,6 +385,8 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_daemonize(fs.o.foreground) != 0)
 		goto out_unmount;
+	/* The lock came along through the fork; its pid did not. */
+	rfs_instance_note(&fs);
 	/* The pin table runs threads: start it in the daemon process. */
 	if (rfs_pins_start(&fs) < 0 || rfs_mediate_start(&fs) < 0) {
 		fprintf(stderr, "rdmafs: couldn't start the pin table\n");
@@ -302,6 +413,7 @@ out_unmount:
 	fuse_session_unmount(se);
 	rfs_open_release_all(&fs);
 	rfs_pins_stop(&fs);
+	fs.audit = NULL; /* closed by rfs_pins_stop() */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
@@ -314,6 +426,10 @@ out_fs:
 	if (fs.mount_fd >= 0)
 		close(fs.mount_fd);
 	fdc_destroy(&fs.fdc);
+	audit_close(fs.audit);
+	/* Last: the next daemon may start once the mount is gone. */
+	if (fs.lock_fd >= 0)
+		close(fs.lock_fd);
 out_args:
 	free(fs.backing_real);
 	rfs_free_opts(&fs.o);

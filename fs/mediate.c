@@ -65,7 +65,7 @@ static void record(struct rfs *fs, struct rfs_med *m, const char *event,
 		.waited_ms = waited_ms,
 		.process = m->who,
 	};
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
 
 	if (!pins) {
 		npins = rfs_pins_overlapping(fs, m->dev, m->ino, m->off, m->len,
@@ -81,8 +81,14 @@ static void record(struct rfs *fs, struct rfs_med *m, const char *event,
 	if (m->path_fd >= 0 &&
 	    rfs_rel_path(fs, m->path_fd, path, sizeof(path)) == 0)
 		ev.path = path;
+	else if (m->path_fd < 0 && m->name &&
+		 rfs_rel_path(fs, m->dir_fd, dir, sizeof(dir)) == 0 &&
+		 snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "",
+			  m->name) < (int)sizeof(path))
+		ev.path = path;
 	if (m->cls == POL_UNLINK)
 		ev.range = AUDIT_RANGE_ALL;
+	ev.reason = m->reason;
 	audit_log(fs->audit, &ev);
 }
 
@@ -280,23 +286,85 @@ static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 	pthread_mutex_unlock(&md->lock);
 }
 
+/* The offender, read now: it may be gone when the request ends. */
+static struct ident *offender(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct ident *who = malloc(sizeof(*who));
+
+	if (who && ident_read(ctx->pid, ctx->uid, ctx->gid, who) < 0 &&
+	    who->pid == 0) {
+		free(who);
+		who = NULL;
+	}
+	return who;
+}
+
+/*
+ * True when every pin overlapping @m is a persistent pin of @uid (and
+ * there is one).  A live holder's pin is never "own": its holder can be
+ * told and release, so waiting for it makes sense.
+ */
+static bool own_pins(struct rfs *fs, struct rfs_med *m, uid_t uid)
+{
+	struct audit_pin few[AUDIT_PINS], *p = few;
+	size_t n, max = AUDIT_PINS, i;
+	bool own;
+
+	/* Pins may come and go meanwhile: count, then look, until it fits. */
+	for (;;) {
+		n = rfs_pins_overlapping(fs, m->dev, m->ino, m->off, m->len, p,
+					 max);
+		if (n <= max)
+			break;
+		if (p != few)
+			free(p);
+		max = n + 8;
+		p = malloc(max * sizeof(*p));
+		if (!p)
+			return false; /* not known to be own: park as usual */
+	}
+	own = n > 0;
+	for (i = 0; i < n && own; i++)
+		own = p[i].holder <= 0 && p[i].owner == uid;
+	if (p != few)
+		free(p);
+	return own;
+}
+
+void rfs_mediate_fail(struct rfs *fs, struct rfs_med *m, int err,
+		      const char *reason)
+{
+	struct ident *saved = m->who;
+	const char *why = m->reason;
+
+	m->who = offender(m->req);
+	m->reason = reason;
+	count(&fs->med->refused);
+	record(fs, m, "refuse", err, -1, NULL, 0);
+	free(m->who);
+	m->who = saved;
+	m->reason = why;
+	fuse_reply_err(m->req, err < 0 ? -err : err);
+}
+
 void rfs_mediate(struct rfs *fs, struct rfs_med *m)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(m->req);
-	enum pol_verdict v = pol_decide(&fs->pol, m->cls, still_pinned(fs, m));
+	bool pinned = still_pinned(fs, m), own = false;
+	enum pol_verdict v;
 
+	/* Only an unlink is decided by whose pins they are (policy.h). */
+	if (pinned && m->cls == POL_UNLINK)
+		own = own_pins(fs, m, fuse_req_ctx(m->req)->uid);
+	v = pol_decide(&fs->pol, m->cls, pinned, own);
 	if (v == POL_PERFORM)
 		return finish(m, 0);
-	/* The offender, read now: it may be gone when the request ends. */
-	m->who = malloc(sizeof(*m->who));
-	if (m->who && ident_read(ctx->pid, ctx->uid, ctx->gid, m->who) < 0 &&
-	    m->who->pid == 0) {
-		free(m->who);
-		m->who = NULL;
-	}
+	m->who = offender(m->req);
 	switch (v) {
 	case POL_DO_REFUSE:
 		count(&fs->med->refused);
+		if (fs->pol.action[m->cls] != POL_REFUSE)
+			m->reason = "only the caller's own pins: unpin first";
 		record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
 		return finish(m, -ETXTBSY);
 	case POL_DO_AUDIT:

@@ -41,6 +41,11 @@ struct rfs_med {
 	uint64_t off2, len2;
 	int path_fd; /* an fd of the file (O_PATH will do); -1: none */
 	int path_fd2; /* the same for the second inode */
+	/* Without path_fd: the file's name in directory dir_fd, or NULL. */
+	const char *name;
+	int dir_fd;
+	/* Why, when not the policy alone decided (audit "reason"). */
+	const char *reason;
 	bool copy; /* reflink=copy: copy the data, share no extent */
 	rfs_med_finish_fn finish;
 	void *args; /* the handler's own, freed by finish */
@@ -62,6 +67,17 @@ void rfs_mediate_kick(struct rfs *fs);
  * rfs_mediate takes it).  Call only when a pinned range may be touched.
  */
 void rfs_mediate(struct rfs *fs, struct rfs_med *m);
+
+/*
+ * Refuses a request whose effect on pins could not be told (DESIGN §11:
+ * out of descriptors or memory, an unreadable pin store): answers m->req
+ * with @err (-errno), counts it as refused and records a "refuse" with
+ * errno @err and @reason.  Never performs anything.  @m (the stack will
+ * do) only describes what is known of the request (inode, range, path);
+ * it is neither finished nor freed.
+ */
+void rfs_mediate_fail(struct rfs *fs, struct rfs_med *m, int err,
+		      const char *reason);
 
 /* The status lines of the policy and counters. */
 void rfs_mediate_status(struct rfs *fs, char *buf, size_t size);

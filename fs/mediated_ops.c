@@ -10,6 +10,13 @@
  * open files of a request until it is answered, and the inode and
  * directory descriptors taken here are held in the descriptor cache until
  * finish.
+ *
+ * Failing closed (DESIGN §11): once the lock-free check says a pin may be
+ * touched, every error met while finding out whether it is (no descriptor
+ * left, no memory, a file that cannot be looked up) refuses the request
+ * with that error through rfs_mediate_fail(), which audits it; nothing
+ * falls through to the plain operation.  Where the table alone can tell
+ * that no pin is touched, no descriptor is opened at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +27,7 @@
 
 #include "mediate.h"
 #include "ops.h"
+#include "pinindex.h"
 #include "pins.h"
 #include "rdmafs/pintable.h"
 
@@ -38,6 +46,7 @@ struct med_args {
 	int flags;
 	char *name, *name2;
 	fuse_ino_t parent2;
+	struct fuse_entry_param e; /* create: the entry to answer with */
 };
 
 static bool pinned(struct rfs *fs, struct rfs_inode *in, uint64_t off,
@@ -65,6 +74,26 @@ static struct rfs_med *med_new(fuse_req_t req, enum pol_class cls,
 	m->args = a;
 	m->path_fd = m->path_fd2 = -1;
 	return m;
+}
+
+/* What is known of a request before it is mediated: for a refusal. */
+static struct rfs_med describe(fuse_req_t req, enum pol_class cls,
+			       const char *op, struct rfs_inode *in)
+{
+	struct rfs_med d = {
+		.req = req,
+		.cls = cls,
+		.op = op,
+		.path_fd = -1,
+		.path_fd2 = -1,
+		.dir_fd = -1,
+	};
+
+	if (in) {
+		d.dev = in->dev;
+		d.ino = in->ino;
+	}
+	return d;
 }
 
 /* Releases what a med_args holds. */
@@ -103,28 +132,42 @@ void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
-	struct rfs_med *m;
+	uint64_t size = (uint64_t)attr->st_size;
+	struct rfs_med *m, d;
 	struct med_args *a;
 	struct stat st;
-	int fd;
+	int fd, err;
 
+	/*
+	 * No pin at or past the new size: nothing can be cut, whatever the
+	 * size is now, and the size need not be read.
+	 */
 	if (!(valid & FUSE_SET_ATTR_SIZE) || in->type != S_IFREG ||
-	    !rfs_pins_any(fs))
+	    attr->st_size < 0 || !rfs_pins_any(fs) ||
+	    !pinned(fs, in, size, UINT64_MAX - size))
 		return rfs_setattr_now(req, ino, attr, valid, fi);
+	d = describe(req, POL_TRUNCATE, "truncate", in);
+	d.off = size;
+	d.len = UINT64_MAX - size;
 	fd = rfs_ifd_get(fs, in);
 	if (fd < 0)
-		return (void)fuse_reply_err(req, -fd);
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 ||
-	    attr->st_size >= st.st_size ||
-	    !pinned(fs, in, (uint64_t)attr->st_size,
-		    (uint64_t)(st.st_size - attr->st_size))) {
+		return rfs_mediate_fail(
+			fs, &d, fd, "couldn't open the file to read its size");
+	d.path_fd = fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
+		err = -errno;
+		rfs_mediate_fail(fs, &d, err, "couldn't read the file's size");
+		return rfs_ifd_put(fs, in);
+	}
+	if (attr->st_size >= st.st_size ||
+	    !pinned(fs, in, size, (uint64_t)(st.st_size - attr->st_size))) {
 		rfs_ifd_put(fs, in);
 		return rfs_setattr_now(req, ino, attr, valid, fi);
 	}
 	m = med_new(req, POL_TRUNCATE, "truncate", finish_setattr);
 	if (!m) {
-		rfs_ifd_put(fs, in);
-		return (void)fuse_reply_err(req, ENOMEM);
+		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
+		return rfs_ifd_put(fs, in);
 	}
 	a = m->args;
 	a->in = in;
@@ -137,7 +180,7 @@ void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	}
 	m->dev = in->dev;
 	m->ino = in->ino;
-	m->off = (uint64_t)attr->st_size;
+	m->off = size;
 	m->len = (uint64_t)(st.st_size - attr->st_size);
 	m->path_fd = fd;
 	rfs_mediate(fs, m);
@@ -161,25 +204,34 @@ void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
-	struct rfs_med *m;
+	struct rfs_med *m, d;
 	struct med_args *a;
 	struct stat st;
-	int fd;
+	int fd, err;
 
-	if (!(fi->flags & O_TRUNC) || in->type != S_IFREG || !rfs_pins_any(fs))
+	if (!(fi->flags & O_TRUNC) || in->type != S_IFREG ||
+	    !rfs_pins_any(fs) || !pinned(fs, in, 0, UINT64_MAX))
 		return rfs_open_now(req, ino, fi);
+	d = describe(req, POL_TRUNCATE, "truncate", in);
+	d.len = UINT64_MAX;
 	fd = rfs_ifd_get(fs, in);
 	if (fd < 0)
-		return (void)fuse_reply_err(req, -fd);
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0 || st.st_size == 0 ||
-	    !pinned(fs, in, 0, (uint64_t)st.st_size)) {
+		return rfs_mediate_fail(
+			fs, &d, fd, "couldn't open the file to read its size");
+	d.path_fd = fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
+		err = -errno;
+		rfs_mediate_fail(fs, &d, err, "couldn't read the file's size");
+		return rfs_ifd_put(fs, in);
+	}
+	if (st.st_size == 0 || !pinned(fs, in, 0, (uint64_t)st.st_size)) {
 		rfs_ifd_put(fs, in);
 		return rfs_open_now(req, ino, fi);
 	}
 	m = med_new(req, POL_TRUNCATE, "truncate", finish_open);
 	if (!m) {
-		rfs_ifd_put(fs, in);
-		return (void)fuse_reply_err(req, ENOMEM);
+		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
+		return rfs_ifd_put(fs, in);
 	}
 	a = m->args;
 	a->in = in;
@@ -191,6 +243,161 @@ void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	m->len = (uint64_t)st.st_size;
 	m->path_fd = fd;
 	rfs_mediate(fs, m);
+}
+
+/* ---- truncate: create with O_TRUNC over an existing file ---- */
+
+int rfs_create_open(int dfd, const char *name, int flags, mode_t mode,
+		    bool *existed)
+{
+	int fd, tries;
+
+	*existed = false;
+	if (!(flags & O_TRUNC) || (flags & O_EXCL)) {
+		fd = openat(dfd, name, flags, mode);
+		return fd < 0 ? -errno : fd;
+	}
+	/*
+	 * Create it, or open what is there without cutting it: its pins
+	 * are checked first.  A name removed between the two calls is met
+	 * again by the next round.
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		fd = openat(dfd, name, (flags & ~O_TRUNC) | O_EXCL, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+		fd = openat(dfd, name, flags & ~(O_TRUNC | O_CREAT));
+		if (fd >= 0) {
+			*existed = true;
+			return fd;
+		}
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+struct reopen_args {
+	int fd, flags, nfd;
+};
+
+static int reopen_call(void *arg)
+{
+	struct reopen_args *r = arg;
+	char path[64];
+
+	rfs_fd_path(path, sizeof(path), r->fd);
+	r->nfd = open(path, r->flags);
+	return r->nfd < 0 ? -errno : 0;
+}
+
+/*
+ * The O_TRUNC of a create, done as the caller would have had it done by
+ * open(2) (its permission to write, the set-id bits it may keep): the
+ * same inode opened again, through /proc, with O_TRUNC.  Takes @fd.
+ */
+static void truncate_created(fuse_req_t req, struct fuse_entry_param *e,
+			     struct fuse_file_info *fi, int fd, int flags)
+{
+	struct reopen_args r = {
+		.fd = fd,
+		.flags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_TRUNC,
+	};
+	int err = rfs_create_as_caller(req, S_IFREG, reopen_call, &r);
+
+	close(fd);
+	if (err) {
+		rfs_forget_one(rfs_of(req),
+			       (struct rfs_inode *)(uintptr_t)e->ino, 1);
+		return (void)fuse_reply_err(req, -err);
+	}
+	rfs_create_reply(req, e, fi, r.nfd, flags);
+}
+
+static void finish_create(struct rfs_med *m, int err)
+{
+	struct rfs *fs = rfs_of(m->req);
+	struct med_args *a = m->args;
+
+	if (err) {
+		close(m->path_fd);
+		rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)a->e.ino, 1);
+		fuse_reply_err(m->req, -err);
+	} else {
+		truncate_created(m->req, &a->e, &a->fi, m->path_fd, a->flags);
+	}
+	args_free(fs, m);
+}
+
+void rfs_create_existing(fuse_req_t req, struct rfs_inode *dir,
+			 const char *name, struct fuse_file_info *fi, int fd,
+			 int flags)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_med *m, d = describe(req, POL_TRUNCATE, "truncate", NULL);
+	struct fuse_entry_param e;
+	struct rfs_inode *in;
+	struct med_args *a;
+	struct stat st;
+	int err;
+
+	d.path_fd = fd;
+	d.len = UINT64_MAX;
+	if (fstat(fd, &st) < 0) {
+		rfs_mediate_fail(fs, &d, -errno,
+				 "couldn't read the file's size");
+		return (void)close(fd);
+	}
+	d.dev = st.st_dev;
+	d.ino = st.st_ino;
+	/* O_TRUNC leaves FIFOs, devices and directories as they are. */
+	if (!S_ISREG(st.st_mode)) {
+		err = rfs_do_lookup(fs, dir, name, &e);
+		if (err) {
+			close(fd);
+			return (void)fuse_reply_err(req, -err);
+		}
+		return rfs_create_reply(req, &e, fi, fd, flags);
+	}
+	/*
+	 * The kernel never looked the file up (it took the name for
+	 * absent), so its stored pins may not be loaded: the lookup loads
+	 * them, and without it the pins cannot be known.
+	 */
+	err = rfs_do_lookup(fs, dir, name, &e);
+	if (err) {
+		rfs_mediate_fail(fs, &d, err,
+				 "couldn't look the file up to load its pins");
+		return (void)close(fd);
+	}
+	in = (struct rfs_inode *)(uintptr_t)e.ino;
+	if (in->dev != st.st_dev || in->ino != st.st_ino) {
+		/* Replaced behind the mount's back since it was opened. */
+		rfs_mediate_fail(fs, &d, -EAGAIN,
+				 "the name changed while it was opened");
+		goto out_forget;
+	}
+	if (st.st_size == 0 || !pinned(fs, in, 0, (uint64_t)st.st_size))
+		return truncate_created(req, &e, fi, fd, flags);
+	m = med_new(req, POL_TRUNCATE, "truncate", finish_create);
+	if (!m) {
+		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
+		goto out_forget;
+	}
+	a = m->args;
+	a->e = e;
+	a->fi = *fi;
+	a->flags = flags;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->off = 0;
+	m->len = (uint64_t)st.st_size;
+	m->path_fd = fd;
+	return rfs_mediate(fs, m);
+
+out_forget:
+	rfs_forget_one(fs, in, 1);
+	close(fd);
 }
 
 /* ---- punch: fallocate ---- */
@@ -226,8 +433,14 @@ void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	    !rfs_pins_any(fs) || !pinned(fs, in, (uint64_t)offset, len))
 		return rfs_fallocate_now(req, ino, mode, offset, length, fi);
 	m = med_new(req, POL_PUNCH, "punch", finish_fallocate);
-	if (!m)
-		return (void)fuse_reply_err(req, ENOMEM);
+	if (!m) {
+		struct rfs_med d = describe(req, POL_PUNCH, "punch", in);
+
+		d.off = (uint64_t)offset;
+		d.len = len;
+		d.path_fd = rfs_file_of(fi)->fd;
+		return rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
+	}
 	a = m->args;
 	a->ino = ino;
 	a->mode = mode;
@@ -285,8 +498,17 @@ static void finish_copy(struct rfs_med *m, int err)
 	if (err) {
 		fuse_reply_err(m->req, -err);
 	} else if (m->copy) {
-		n = copy_plain(rfs_file_of(&a->fi)->fd, a->off,
-			       rfs_file_of(&a->fi2)->fd, a->off2, a->size);
+		struct rfs_cred c;
+
+		/* The caller's space (creds.c), as rfs_copy_file_range_now. */
+		n = rfs_space_enter(fs, rfs_inode(m->req, a->ino2),
+				    fuse_req_ctx(m->req)->uid, &c);
+		if (n == 0) {
+			n = copy_plain(rfs_file_of(&a->fi)->fd, a->off,
+				       rfs_file_of(&a->fi2)->fd, a->off2,
+				       a->size);
+			rfs_cred_leave(&c);
+		}
 		if (n < 0)
 			fuse_reply_err(m->req, (int)-n);
 		else
@@ -316,8 +538,14 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 					       ino_out, off_out, fi_out, len,
 					       flags);
 	m = med_new(req, POL_REFLINK, "reflink", finish_copy);
-	if (!m)
-		return (void)fuse_reply_err(req, ENOMEM);
+	if (!m) {
+		struct rfs_med d = describe(req, POL_REFLINK, "reflink", dst);
+
+		d.off = (uint64_t)off_out;
+		d.len = len;
+		d.path_fd = rfs_file_of(fi_out)->fd;
+		return rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
+	}
 	a = m->args;
 	a->ino = ino_in;
 	a->ino2 = ino_out;
@@ -358,28 +586,48 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 /* ---- unlink: the last name of a pinned file ---- */
 
 /*
- * When @name in @dir is the last name of a pinned file, fills @m's inode
- * and opens it (for the audit path and a break); returns false otherwise.
+ * Whether @name in @dir (open as @dfd) is the last name of a pinned file:
+ * 1 with @st filled, 0 when not (or when there is no such name: the plain
+ * operation says so), -errno when that cannot be told.
  */
-static bool last_name_pinned(struct rfs *fs, int dfd, const char *name,
-			     struct rfs_med *m)
+static int last_name_pinned(struct rfs *fs, struct rfs_inode *dir, int dfd,
+			    const char *name, struct stat *st)
 {
-	struct stat st;
-	int fd;
+	struct fuse_entry_param e;
+	int err;
 
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    !ptab_has_overlap(fs->pins, st.st_dev, st.st_ino, 0, UINT64_MAX))
-		return false;
-	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->off = 0;
-	m->len = UINT64_MAX;
-	m->path_fd = fd;
-	return true;
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT || errno == ENAMETOOLONG ? 0 : -errno;
+	if (!S_ISREG(st->st_mode) || st->st_nlink != 1)
+		return 0;
+	if (ptab_has_overlap(fs->pins, st->st_dev, st->st_ino, 0, UINT64_MAX))
+		return 1;
+	/*
+	 * The index knows the file has pins the table has not loaded: a
+	 * rename may replace a name the kernel had cached as absent (the
+	 * file was put there behind the mount's back), never looked up.
+	 * The lookup loads them.
+	 */
+	if (!fs->pidx || !pidx_has(fs->pidx, st->st_dev, st->st_ino))
+		return 0;
+	err = rfs_do_lookup(fs, dir, name, &e);
+	if (err)
+		return err;
+	rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)e.ino, 1);
+	return ptab_has_overlap(fs->pins, st->st_dev, st->st_ino, 0,
+				UINT64_MAX);
+}
+
+/* An O_PATH descriptor of @name, giving up idle cached ones if need be. */
+static int open_path(struct rfs *fs, int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && fdc_is_exhausted(-errno)) {
+		fdc_shrink(&fs->fdc, 0);
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	return fd < 0 ? -errno : fd;
 }
 
 static void finish_unlink(struct rfs_med *m, int err)
@@ -405,26 +653,52 @@ static void mediate_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bool rename = newname != NULL;
 	struct rfs_inode *dir = rfs_inode(req, rename ? newparent : parent);
 	const char *victim = rename ? newname : name;
-	struct rfs_med *m;
+	struct rfs_med *m, d = describe(req, POL_UNLINK, "unlink", NULL);
 	struct med_args *a;
-	int dfd;
+	struct stat st;
+	int dfd, fd, r;
 
-	m = med_new(req, POL_UNLINK, "unlink", finish_unlink);
-	if (!m)
-		return (void)fuse_reply_err(req, ENOMEM);
-	a = m->args;
+	d.len = UINT64_MAX;
+	if (rfs_hidden_name(fs, dir, victim))
+		goto plain;
 	dfd = rfs_ifd_get(fs, dir);
-	if (dfd < 0 || rfs_hidden_name(fs, dir, victim) ||
-	    !last_name_pinned(fs, dfd, victim, m)) {
-		if (dfd >= 0)
-			rfs_ifd_put(fs, dir);
-		free(a);
-		free(m);
-		if (rename)
-			return rfs_rename_now(req, parent, name, newparent,
-					      newname, flags);
-		return rfs_unlink_now(req, parent, name);
+	if (dfd < 0)
+		return rfs_mediate_fail(
+			fs, &d, dfd,
+			"couldn't open the directory to check the file's pins");
+	d.name = victim;
+	d.dir_fd = dfd;
+	memset(&st, 0, sizeof(st));
+	r = last_name_pinned(fs, dir, dfd, victim, &st);
+	d.dev = st.st_dev;
+	d.ino = st.st_ino;
+	if (r < 0)
+		rfs_mediate_fail(fs, &d, r,
+				 "couldn't tell whether the file is pinned");
+	if (r <= 0) {
+		rfs_ifd_put(fs, dir);
+		if (r < 0)
+			return;
+		goto plain;
 	}
+	fd = open_path(fs, dfd, victim);
+	if (fd < 0) {
+		rfs_mediate_fail(fs, &d, fd, "couldn't open the pinned file");
+		return rfs_ifd_put(fs, dir);
+	}
+	m = med_new(req, POL_UNLINK, "unlink", finish_unlink);
+	if (!m) {
+		d.path_fd = fd;
+		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
+		close(fd);
+		return rfs_ifd_put(fs, dir);
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->off = 0;
+	m->len = UINT64_MAX;
+	m->path_fd = fd;
+	a = m->args;
 	a->dir = dir;
 	a->ino = parent;
 	a->name = strdup(name);
@@ -432,16 +706,43 @@ static void mediate_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a->name2 = rename ? strdup(newname) : NULL;
 	a->flags = (int)flags;
 	if (!a->name || (rename && !a->name2)) {
-		m->finish(m, -ENOMEM);
-		free(m);
-		return;
+		rfs_mediate_fail(fs, m, -ENOMEM, "out of memory");
+		if (!a->name)
+			close(fd);
+		args_free(fs, m);
+		return free(m);
 	}
 	rfs_mediate(fs, m);
+	return;
+
+plain:
+	if (rename)
+		return rfs_rename_now(req, parent, name, newparent, newname,
+				      flags);
+	rfs_unlink_now(req, parent, name);
+}
+
+/*
+ * Pins may exist in the mount: in the table, or only in the index, for
+ * files not looked up since the mount.  The kernel may take a name for
+ * the file it saw there before one of those was moved over it behind the
+ * mount's back, and unlink it by that name.
+ */
+static bool pins_maybe(struct rfs *fs)
+{
+	bool any;
+
+	if (rfs_pins_any(fs) || !fs->pidx)
+		return rfs_pins_any(fs);
+	pthread_mutex_lock(&fs->pidx->lock);
+	any = fs->pidx->live > 0;
+	pthread_mutex_unlock(&fs->pidx->lock);
+	return any;
 }
 
 void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (!rfs_pins_any(rfs_of(req)))
+	if (!pins_maybe(rfs_of(req)))
 		return rfs_unlink_now(req, parent, name);
 	mediate_name(req, parent, name, 0, NULL, 0);
 }
@@ -451,7 +752,7 @@ void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	/* RENAME_NOREPLACE and RENAME_EXCHANGE keep every inode's names. */
 	if ((flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
-	    !rfs_pins_any(rfs_of(req)))
+	    !pins_maybe(rfs_of(req)))
 		return rfs_rename_now(req, parent, name, newparent, newname,
 				      flags);
 	mediate_name(req, parent, name, newparent, newname, flags);

@@ -7,6 +7,9 @@
  * files are reachable only through this mount, so no other party needs to
  * see them.
  */
+#include <syslog.h>
+
+#include "mountflags.h"
 #include "ops.h"
 
 #define MAX_WRITE (1u << 20)
@@ -39,10 +42,31 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	/* flock() and fcntl() locks: kernel-local, as above. */
 	conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
+	/*
+	 * POSIX ACLs as the backing filesystem keeps them: the kernel checks
+	 * them (default_permissions is on) and leaves the umask of a new
+	 * file to us, so that the backing filesystem applies a default ACL
+	 * instead, as natively.  That needs a umask per thread (creds.c),
+	 * tried here on this worker first.
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK) && rfs_acl_backing(fs) &&
+	    rfs_umask_own() == 0)
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+	rfs_creds_init(fs);
+	if (rfs_mflags_start(fs) < 0)
+		syslog(LOG_WARNING,
+		       "couldn't follow the mount's flags: atime is left to the backing filesystem");
+}
+
+static void rfs_destroy(void *userdata)
+{
+	rfs_mflags_stop(userdata);
 }
 
 const struct fuse_lowlevel_ops rfs_ops = {
 	.init = rfs_init,
+	.destroy = rfs_destroy,
 	.lookup = rfs_lookup,
 	.forget = rfs_forget,
 	.forget_multi = rfs_forget_multi,

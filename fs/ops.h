@@ -26,11 +26,18 @@ void rfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags);
 /*
- * Creates @name as the caller; @fn does the creating call.  @mode is the
- * new entry's type and permission bits.
+ * Creates @name as the caller (rfs_as_caller) under the caller's umask;
+ * @fn does the creating call.  @mode is the new entry's type and
+ * permission bits.
  */
 int rfs_create_as_caller(fuse_req_t req, mode_t mode, int (*fn)(void *arg),
 			 void *arg);
+/*
+ * Runs @fn as the caller (fsuid, fsgid, CAP_SYS_RESOURCE as for root or
+ * a user), with its supplementary groups if @groups or when a first try
+ * without them is refused.  Returns @fn's result or -errno.
+ */
+int rfs_as_caller(fuse_req_t req, bool groups, int (*fn)(void *arg), void *arg);
 
 /* ops_attr.c: attributes, xattrs, statfs, access */
 void rfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -101,6 +108,30 @@ void rfs_copy_file_range_now(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			     off_t off_out, struct fuse_file_info *fi_out,
 			     size_t len, int flags);
 void rfs_unlink_now(fuse_req_t req, fuse_ino_t parent, const char *name);
+
+/*
+ * create (mediated_ops.c): opens @name in @dfd as open(2) with @flags
+ * would, creating it with @mode, but never truncates an existing file:
+ * with O_TRUNC and without O_EXCL, an existing file is opened without
+ * O_TRUNC and *@existed set, for rfs_create_existing().  Returns the fd
+ * or -errno.
+ */
+int rfs_create_open(int dfd, const char *name, int flags, mode_t mode,
+		    bool *existed);
+/*
+ * Answers a create that met an existing file (fd @fd, opened with @flags
+ * less O_TRUNC): looks it up (loading its stored pins), mediates the
+ * truncation as an open with O_TRUNC, and replies.  Takes @fd.
+ */
+void rfs_create_existing(fuse_req_t req, struct rfs_inode *dir,
+			 const char *name, struct fuse_file_info *fi, int fd,
+			 int flags);
+/*
+ * ops_file.c: replies to a create with the looked-up entry @e and @fd,
+ * opened with @flags; takes @fd (and the lookup reference, on error).
+ */
+void rfs_create_reply(fuse_req_t req, struct fuse_entry_param *e,
+		      struct fuse_file_info *fi, int fd, int flags);
 void rfs_rename_now(fuse_req_t req, fuse_ino_t parent, const char *name,
 		    fuse_ino_t newparent, const char *newname,
 		    unsigned int flags);

@@ -111,14 +111,21 @@ void rfs_setattr_now(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		}
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
+		struct rfs_cred c;
+
+		/* Growth may allocate (creds.c); the kernel checked access. */
+		err = rfs_space_enter(fs, in, fuse_req_ctx(req)->uid, &c);
+		if (err)
+			goto out;
 		if (have_fh)
 			err = ftruncate(fd, attr->st_size);
 		else
 			err = truncate(path, attr->st_size);
-		if (err < 0) {
+		if (err < 0)
 			err = -errno;
+		rfs_cred_leave(&c);
+		if (err)
 			goto out;
-		}
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		err = set_times(fd, path, attr, valid, S_ISLNK(in->type),
@@ -193,6 +200,7 @@ static ssize_t with_path(fuse_req_t req, fuse_ino_t ino,
 }
 
 struct xa_args {
+	fuse_req_t req;
 	const char *name;
 	const char *value;
 	char *buf;
@@ -206,6 +214,33 @@ static ssize_t xa_set(const char *path, void *arg)
 
 	return setxattr(path, a->name, a->value, a->size, a->flags) < 0 ? -errno
 									: 0;
+}
+
+struct xa_caller {
+	struct xa_args *a;
+	const char *path;
+};
+
+static int xa_set_call(void *arg)
+{
+	struct xa_caller *x = arg;
+
+	return (int)xa_set(x->path, x->a);
+}
+
+/*
+ * As the caller: a new xattr block is charged to the caller's quota and
+ * reserve (creds.c), and an access ACL that the caller sets clears the
+ * set-group-ID bit when the caller is not in the file's group, which the
+ * filesystem decides from the caller's groups.  The kernel has checked
+ * the caller's right to set the name.
+ */
+static ssize_t xa_set_as_caller(const char *path, void *arg)
+{
+	struct xa_caller x = { .a = arg, .path = path };
+	bool acl = strcmp(x.a->name, "system.posix_acl_access") == 0;
+
+	return rfs_as_caller(x.a->req, acl, xa_set_call, &x);
 }
 
 static ssize_t xa_get(const char *path, void *arg)
@@ -234,14 +269,16 @@ static ssize_t xa_remove(const char *path, void *arg)
 void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
-	struct xa_args a = {
-		.name = name, .value = value, .size = size, .flags = flags
-	};
+	struct xa_args a = { .req = req,
+			     .name = name,
+			     .value = value,
+			     .size = size,
+			     .flags = flags };
 
 	if (rfs_ctl_setxattr(req, rfs_inode(req, ino), name, value, size))
 		return;
 
-	fuse_reply_err(req, (int)-with_path(req, ino, xa_set, &a));
+	fuse_reply_err(req, (int)-with_path(req, ino, xa_set_as_caller, &a));
 }
 
 static void reply_xattr_data(fuse_req_t req, ssize_t n, char *buf, size_t size)

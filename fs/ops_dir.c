@@ -6,6 +6,10 @@
  * reference, saving the kernel a lookup per name (ls -l, find).  An entry
  * that does not fit the reply buffer gives its reference back and is kept
  * for the next call.
+ *
+ * While the mount is noatime or nodiratime, directories are read with
+ * O_NOATIME, so that listing them leaves the backing atime alone
+ * (mountflags.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mountflags.h"
 #include "ops.h"
 #include "pins.h"
 
@@ -22,6 +27,7 @@ struct rfs_dir {
 	DIR *dp;
 	off_t offset;
 	struct dirent *entry; /* read but not yet returned */
+	bool noatime; /* the descriptor has O_NOATIME */
 };
 
 static struct rfs_dir *dir_of(struct fuse_file_info *fi)
@@ -41,11 +47,15 @@ void rfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_dir *d = calloc(1, sizeof(*d));
-	int fd;
+	int fd, flags = O_RDONLY | O_DIRECTORY;
 
 	if (!d)
 		return (void)fuse_reply_err(req, ENOMEM);
-	fd = rfs_inode_open(fs, rfs_inode(req, ino), O_RDONLY | O_DIRECTORY);
+	/* Others' directories need CAP_FOWNER; readdir sets it otherwise. */
+	if (fs->is_root && rfs_noatime(fs, true))
+		flags |= O_NOATIME;
+	d->noatime = flags & O_NOATIME;
+	fd = rfs_inode_open(fs, rfs_inode(req, ino), flags);
 	if (fd < 0) {
 		free(d);
 		return (void)fuse_reply_err(req, -fd);
@@ -83,6 +93,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (!buf)
 		return (void)fuse_reply_err(req, ENOMEM);
+	rfs_noatime_fd(dirfd(d->dp), rfs_noatime(fs, true), &d->noatime);
 	if (off != d->offset) {
 		seekdir(d->dp, off);
 		d->entry = NULL;

@@ -81,16 +81,8 @@ void rfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-int rfs_create_as_caller(fuse_req_t req, mode_t mode, int (*fn)(void *arg),
-			 void *arg)
+int rfs_as_caller(fuse_req_t req, bool groups, int (*fn)(void *arg), void *arg)
 {
-	/*
-	 * A set-group-ID file in a set-group-ID directory keeps the bit
-	 * only if the creator is in the directory's group, which may be
-	 * one of its supplementary groups: the filesystem cannot know that
-	 * without them, and would drop the bit without failing.
-	 */
-	bool groups = !S_ISDIR(mode) && (mode & S_ISGID);
 	struct rfs_cred c;
 	bool switched;
 	int err, attempt;
@@ -110,6 +102,31 @@ int rfs_create_as_caller(fuse_req_t req, mode_t mode, int (*fn)(void *arg),
 		if (!switched || groups || (err != -EACCES && err != -EPERM))
 			break;
 	}
+	return err;
+}
+
+int rfs_create_as_caller(fuse_req_t req, mode_t mode, int (*fn)(void *arg),
+			 void *arg)
+{
+	/*
+	 * A set-group-ID file in a set-group-ID directory keeps the bit
+	 * only if the creator is in the directory's group, which may be
+	 * one of its supplementary groups: the filesystem cannot know that
+	 * without them, and would drop the bit without failing.
+	 */
+	bool groups = !S_ISDIR(mode) && (mode & S_ISGID);
+	int err;
+
+	/*
+	 * The mode came unmasked (FUSE_CAP_DONT_MASK): the backing
+	 * filesystem applies the caller's umask, or the directory's
+	 * default ACL in its place.
+	 */
+	err = rfs_umask_enter(req);
+	if (err)
+		return err;
+	err = rfs_as_caller(req, groups, fn, arg);
+	rfs_umask_leave();
 	return err;
 }
 
@@ -175,6 +192,28 @@ void rfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	make_node(req, parent, name, S_IFLNK, 0, link);
 }
 
+struct link_args {
+	int fd, dfd;
+	const char *name;
+	bool empty_path;
+};
+
+static int link_call(void *arg)
+{
+	struct link_args *a = arg;
+	char path[64];
+	int res;
+
+	if (a->empty_path) {
+		res = linkat(a->fd, "", a->dfd, a->name, AT_EMPTY_PATH);
+	} else {
+		rfs_fd_path(path, sizeof(path), a->fd);
+		res = linkat(AT_FDCWD, path, a->dfd, a->name,
+			     AT_SYMLINK_FOLLOW);
+	}
+	return res < 0 ? -errno : 0;
+}
+
 void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	      const char *name)
 {
@@ -182,28 +221,26 @@ void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	struct rfs_inode *in = rfs_inode(req, ino);
 	struct rfs_inode *dir = rfs_inode(req, parent);
 	struct fuse_entry_param e;
-	char path[64];
-	int fd, dfd, err = 0;
+	struct link_args a = { .name = name };
+	int err;
 
 	if (rfs_hidden_name(fs, dir, name))
 		return (void)fuse_reply_err(req, EPERM);
-	fd = rfs_ifd_get(fs, in);
-	if (fd < 0)
-		return (void)fuse_reply_err(req, -fd);
-	dfd = rfs_ifd_get(fs, dir);
-	if (dfd < 0) {
+	a.fd = rfs_ifd_get(fs, in);
+	if (a.fd < 0)
+		return (void)fuse_reply_err(req, -a.fd);
+	a.dfd = rfs_ifd_get(fs, dir);
+	if (a.dfd < 0) {
 		rfs_ifd_put(fs, in);
-		return (void)fuse_reply_err(req, -dfd);
+		return (void)fuse_reply_err(req, -a.dfd);
 	}
-	/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works for anyone. */
-	if (fs->is_root) {
-		if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0)
-			err = -errno;
-	} else {
-		rfs_fd_path(path, sizeof(path), fd);
-		if (linkat(AT_FDCWD, path, dfd, name, AT_SYMLINK_FOLLOW) < 0)
-			err = -errno;
-	}
+	/*
+	 * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, which a thread acting
+	 * as a user has not; /proc works for anyone.  As the caller, so
+	 * that a new directory block is charged as natively.
+	 */
+	a.empty_path = fs->is_root && fuse_req_ctx(req)->uid == 0;
+	err = rfs_as_caller(req, false, link_call, &a);
 	rfs_ifd_put(fs, dir);
 	rfs_ifd_put(fs, in);
 	if (!err)

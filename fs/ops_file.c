@@ -7,6 +7,12 @@
  * needs buffers aligned to the backing device's block size, which the
  * request buffers of libfuse are not, so such files go through an aligned
  * bounce buffer instead.
+ *
+ * Calls that allocate space (write, fallocate, copy_file_range) run with
+ * the caller's rights to it (creds.c: quota, root's reserve); a write the
+ * kernel flushes from its writeback cache carries no caller, and is the
+ * opener's.  While the mount is noatime, backing files are read with
+ * O_NOATIME (mountflags.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mountflags.h"
 #include "ops.h"
 #include "pins.h"
 
@@ -46,7 +53,7 @@ static void file_release(struct rfs_open *o)
 	free(f);
 }
 
-static struct rfs_file *file_new(struct rfs *fs, int fd, int flags)
+static struct rfs_file *file_new(fuse_req_t req, int fd, int flags)
 {
 	struct rfs_file *f = malloc(sizeof(*f));
 
@@ -55,7 +62,9 @@ static struct rfs_file *file_new(struct rfs *fs, int fd, int flags)
 	f->fd = fd;
 	f->flags = flags;
 	f->direct = flags & O_DIRECT;
-	rfs_open_add(fs, &f->node, file_release);
+	f->noatime = flags & O_NOATIME;
+	f->uid = fuse_req_ctx(req)->uid;
+	rfs_open_add(rfs_of(req), &f->node, file_release);
 	return f;
 }
 
@@ -64,11 +73,20 @@ void rfs_open_now(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct rfs *fs = rfs_of(req);
 	struct rfs_file *f;
 	int flags = open_flags(fs, fi->flags);
-	int fd = rfs_inode_open(fs, rfs_inode(req, ino), flags);
+	int fd;
+
+	/*
+	 * O_NOATIME needs CAP_FOWNER for others' files: a daemon that is
+	 * not root sets it on its own files at the first read.  A created
+	 * file gets it there too, as it is opened as the caller.
+	 */
+	if (fs->is_root && rfs_noatime(fs, false))
+		flags |= O_NOATIME;
+	fd = rfs_inode_open(fs, rfs_inode(req, ino), flags);
 
 	if (fd < 0)
 		return (void)fuse_reply_err(req, -fd);
-	f = file_new(fs, fd, flags);
+	f = file_new(req, fd, flags);
 	if (!f) {
 		close(fd);
 		return (void)fuse_reply_err(req, ENOMEM);
@@ -83,14 +101,32 @@ struct create_args {
 	int flags;
 	mode_t mode;
 	int fd;
+	bool existed; /* opened an existing file, its O_TRUNC not done */
 };
 
 static int create_call(void *arg)
 {
 	struct create_args *a = arg;
 
-	a->fd = openat(a->dfd, a->name, a->flags, a->mode);
-	return a->fd < 0 ? -errno : 0;
+	a->fd = rfs_create_open(a->dfd, a->name, a->flags, a->mode,
+				&a->existed);
+	return a->fd < 0 ? a->fd : 0;
+}
+
+void rfs_create_reply(fuse_req_t req, struct fuse_entry_param *e,
+		      struct fuse_file_info *fi, int fd, int flags)
+{
+	struct rfs *fs = rfs_of(req);
+	struct rfs_file *f;
+
+	f = file_new(req, fd, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+	if (!f) {
+		close(fd);
+		rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)e->ino, 1);
+		return (void)fuse_reply_err(req, ENOMEM);
+	}
+	set_open_reply(fs, fi, f);
+	fuse_reply_create(req, e, fi);
 }
 
 void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -99,7 +135,6 @@ void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *dir = rfs_inode(req, parent);
 	struct fuse_entry_param e;
-	struct rfs_file *f;
 	struct create_args a = { .name = name, .mode = mode };
 	int err;
 
@@ -119,20 +154,16 @@ void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rfs_ifd_put(fs, dir);
 	if (err)
 		return (void)fuse_reply_err(req, -err);
+	/* The kernel took the name for absent: O_TRUNC meets the pins. */
+	if (a.existed)
+		return rfs_create_existing(req, dir, name, fi, a.fd, a.flags);
 
 	err = rfs_do_lookup(fs, dir, name, &e);
 	if (err) {
 		close(a.fd);
 		return (void)fuse_reply_err(req, -err);
 	}
-	f = file_new(fs, a.fd, a.flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-	if (!f) {
-		close(a.fd);
-		rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)e.ino, 1);
-		return (void)fuse_reply_err(req, ENOMEM);
-	}
-	set_open_reply(fs, fi, f);
-	fuse_reply_create(req, &e, fi);
+	rfs_create_reply(req, &e, fi, a.fd, a.flags);
 }
 
 static size_t round_up(size_t n)
@@ -162,6 +193,8 @@ void rfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct rfs_file *f = rfs_file_of(fi);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
+	/* The mount may have been remounted (no)atime since the open. */
+	rfs_noatime_fd(f->fd, rfs_noatime(rfs_of(req), false), &f->noatime);
 	/*
 	 * Spliced reads of an O_DIRECT file land in page-aligned pipe
 	 * buffers, which direct I/O accepts; without splice libfuse would
@@ -193,6 +226,31 @@ static int unaligned_fd(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
 			      f->flags & (O_ACCMODE | O_APPEND | O_SYNC));
 }
 
+/* Who a write is for: the caller, or the opener for the kernel's own. */
+static int space_for(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
+		     bool writepage, struct rfs_cred *c)
+{
+	uid_t uid = writepage ? f->uid : fuse_req_ctx(req)->uid;
+
+	return rfs_space_enter(rfs_of(req), rfs_inode(req, ino), uid, c);
+}
+
+/* pwrite(2) of the whole buffer as @f's writer; returns @size or -errno. */
+static ssize_t write_as(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
+			int fd, const void *buf, size_t size, off_t off,
+			bool writepage)
+{
+	struct rfs_cred c;
+	ssize_t n;
+	int err = space_for(req, ino, f, writepage, &c);
+
+	if (err)
+		return err;
+	n = pwrite(fd, buf, size, off) < 0 ? -errno : (ssize_t)size;
+	rfs_cred_leave(&c);
+	return n;
+}
+
 static void write_direct(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
 			 struct fuse_bufvec *in, off_t off, bool writepage)
 {
@@ -212,8 +270,7 @@ static void write_direct(fuse_req_t req, fuse_ino_t ino, struct rfs_file *f,
 	mem.buf[0].mem = buf;
 	n = fuse_buf_copy(&mem, in, 0);
 	if (n >= 0)
-		n = pwrite(fd, buf, (size_t)n, off) < 0 ? -errno
-							: (ssize_t)size;
+		n = write_as(req, ino, f, fd, buf, (size_t)n, off, writepage);
 	if (fd != f->fd)
 		close(fd);
 	free(buf);
@@ -227,6 +284,7 @@ void rfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 {
 	struct rfs_file *f = rfs_file_of(fi);
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct rfs_cred c;
 	ssize_t n;
 
 	if (f->direct)
@@ -234,7 +292,11 @@ void rfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = f->fd;
 	out.buf[0].pos = off;
-	n = fuse_buf_copy(&out, in, 0);
+	n = space_for(req, ino, f, fi->writepage, &c);
+	if (n == 0) {
+		n = fuse_buf_copy(&out, in, 0);
+		rfs_cred_leave(&c);
+	}
 	if (n < 0)
 		return (void)fuse_reply_err(req, (int)-n);
 	fuse_reply_write(req, (size_t)n);
@@ -275,9 +337,16 @@ void rfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 void rfs_fallocate_now(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		       off_t length, struct fuse_file_info *fi)
 {
-	int res = fallocate(rfs_file_of(fi)->fd, mode, offset, length);
+	struct rfs_cred c;
+	int err = rfs_space_enter(rfs_of(req), rfs_inode(req, ino),
+				  fuse_req_ctx(req)->uid, &c);
 
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	if (!err) {
+		if (fallocate(rfs_file_of(fi)->fd, mode, offset, length) < 0)
+			err = -errno;
+		rfs_cred_leave(&c);
+	}
+	fuse_reply_err(req, -err);
 }
 
 void rfs_copy_file_range_now(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
@@ -285,12 +354,24 @@ void rfs_copy_file_range_now(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			     off_t off_out, struct fuse_file_info *fi_out,
 			     size_t len, int flags)
 {
-	ssize_t n = copy_file_range(rfs_file_of(fi_in)->fd, &off_in,
-				    rfs_file_of(fi_out)->fd, &off_out, len,
-				    (unsigned int)flags);
+	struct rfs *fs = rfs_of(req);
+	struct rfs_file *src = rfs_file_of(fi_in);
+	struct rfs_cred c;
+	ssize_t n;
+	int err;
 
+	rfs_noatime_fd(src->fd, rfs_noatime(fs, false), &src->noatime);
+	err = rfs_space_enter(fs, rfs_inode(req, ino_out),
+			      fuse_req_ctx(req)->uid, &c);
+	if (err)
+		return (void)fuse_reply_err(req, -err);
+	n = copy_file_range(src->fd, &off_in, rfs_file_of(fi_out)->fd, &off_out,
+			    len, (unsigned int)flags);
 	if (n < 0)
-		return (void)fuse_reply_err(req, errno);
+		n = -errno;
+	rfs_cred_leave(&c);
+	if (n < 0)
+		return (void)fuse_reply_err(req, (int)-n);
 	fuse_reply_write(req, (size_t)n);
 }
 

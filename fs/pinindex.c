@@ -3,6 +3,7 @@
  * The index of pinned files; see pinindex.h.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -75,9 +76,12 @@ static struct file_handle *fh_dup(const struct file_handle *fh)
 	return c;
 }
 
-/* Applies one change to the in-memory set; takes ownership of @fh, @hint. */
-static void apply(struct pidx *x, uint64_t dev, uint64_t ino,
-		  struct file_handle *fh, char *hint)
+/*
+ * Applies one change to the in-memory set; takes ownership of @fh, @hint.
+ * Returns 0, or -ENOMEM when a new entry could not be recorded.
+ */
+static int apply(struct pidx *x, uint64_t dev, uint64_t ino,
+		 struct file_handle *fh, char *hint)
 {
 	struct pidx_ent **p = find(x, dev, ino), *e = *p;
 
@@ -90,20 +94,20 @@ static void apply(struct pidx *x, uint64_t dev, uint64_t ino,
 			x->live--;
 		}
 		free(hint);
-		return;
+		return 0;
 	}
 	if (e) {
 		free(e->fh);
 		free(e->hint);
 		e->fh = fh;
 		e->hint = hint;
-		return;
+		return 0;
 	}
 	e = malloc(sizeof(*e));
 	if (!e) {
 		free(fh);
 		free(hint);
-		return;
+		return -ENOMEM;
 	}
 	e->dev = dev;
 	e->ino = ino;
@@ -113,6 +117,7 @@ static void apply(struct pidx *x, uint64_t dev, uint64_t ino,
 	*p = e;
 	if (++x->live > x->nbuckets)
 		grow(x);
+	return 0;
 }
 
 static void hex_into(char *buf, size_t size, int *n, const unsigned char *p,
@@ -142,11 +147,23 @@ static int format_add(char *buf, size_t size, uint64_t dev, uint64_t ino,
 	return n;
 }
 
-static void append(struct pidx *x, const char *line, size_t n)
+/*
+ * Appends a line; with @sync, it is on the device before this returns.
+ * Returns 0, or -errno (-EIO for a short write).  Without a log (a
+ * read-only backing) there is nothing to write: 0.
+ */
+static int append(struct pidx *x, const char *line, size_t n, bool sync)
 {
+	ssize_t w;
+
+	if (x->logfd < 0)
+		return 0;
 	/* One write per line: a crash tears at most the last line. */
-	if (x->logfd >= 0 && write(x->logfd, line, n) == (ssize_t)n)
-		x->lines++;
+	w = write(x->logfd, line, n);
+	if (w != (ssize_t)n)
+		return w < 0 ? -errno : -EIO;
+	x->lines++;
+	return sync && fdatasync(x->logfd) < 0 ? -errno : 0;
 }
 
 static struct file_handle *parse_handle(int type, const char *hex)
@@ -221,10 +238,10 @@ static void replay(struct pidx *x)
 		k = sscanf(line, "+ %llu %llu %d %257s %8193s", &dev, &ino,
 			   &type, hex, hint);
 		if (k >= 4)
-			apply(x, dev, ino, parse_handle(type, hex),
-			      k == 5 ? parse_hint(hint) : NULL);
+			(void)apply(x, dev, ino, parse_handle(type, hex),
+				    k == 5 ? parse_hint(hint) : NULL);
 		else if (sscanf(line, "- %llu %llu", &dev, &ino) == 2)
-			apply(x, dev, ino, NULL, NULL);
+			(void)apply(x, dev, ino, NULL, NULL);
 	}
 	fclose(f);
 	free(line);
@@ -255,7 +272,9 @@ static void compact(struct pidx *x)
 				goto fail;
 		}
 	}
-	if (fsync(fd) < 0 || renameat(x->dirfd, LOG_TMP, x->dirfd, LOG) < 0)
+	/* The rename is durable only once the directory is synced too. */
+	if (fsync(fd) < 0 || renameat(x->dirfd, LOG_TMP, x->dirfd, LOG) < 0 ||
+	    fsync(x->dirfd) < 0)
 		goto fail;
 	close(fd);
 	free(line);
@@ -267,8 +286,21 @@ fail:
 	unlinkat(x->dirfd, LOG_TMP, 0);
 }
 
+/* Syncs the directory of @fd (an O_PATH descriptor will not do). */
+static void sync_dir(int fd)
+{
+	int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (d >= 0) {
+		fsync(d);
+		close(d);
+	}
+}
+
 int pidx_open(struct pidx *x, int root_fd)
 {
+	bool created;
+
 	memset(x, 0, sizeof(*x));
 	x->logfd = -1;
 	pthread_mutex_init(&x->lock, NULL);
@@ -276,7 +308,8 @@ int pidx_open(struct pidx *x, int root_fd)
 	x->buckets = calloc(x->nbuckets, sizeof(*x->buckets));
 	if (!x->buckets)
 		return -ENOMEM;
-	if (mkdirat(root_fd, PIDX_DIR, 0700) < 0 && errno != EEXIST)
+	created = mkdirat(root_fd, PIDX_DIR, 0700) == 0;
+	if (!created && errno != EEXIST)
 		goto unavailable;
 	x->dirfd = openat(root_fd, PIDX_DIR,
 			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -287,6 +320,13 @@ int pidx_open(struct pidx *x, int root_fd)
 		compact(x);
 	x->logfd = openat(x->dirfd, LOG,
 			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/*
+	 * The synced appends need the log's own name on the device, and
+	 * the directory's in the backing root when it is new.
+	 */
+	fsync(x->dirfd);
+	if (created)
+		sync_dir(root_fd);
 	return 0;
 unavailable:
 	/* A read-only backing filesystem: listing covers loaded files. */
@@ -315,13 +355,13 @@ void pidx_close(struct pidx *x)
 	pthread_mutex_destroy(&x->lock);
 }
 
-void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
-	      const struct file_handle *fh, const char *hint)
+int pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
+	     const struct file_handle *fh, const char *hint)
 {
 	struct pidx_ent *e;
 	struct file_handle *c;
 	char *line, *h;
-	int n;
+	int n, err;
 
 	pthread_mutex_lock(&x->lock);
 	e = *find(x, dev, ino);
@@ -335,21 +375,24 @@ void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
 	     (e->hint == hint ||
 	      (e->hint && hint && strcmp(e->hint, hint) == 0)))) {
 		pthread_mutex_unlock(&x->lock);
-		return;
+		return 0;
 	}
 	c = fh_dup(fh);
 	h = hint ? strdup(hint) : NULL;
 	line = malloc(LINE_MAX_LEN);
-	if (c && line) {
+	if (c && line && (!hint || h)) {
 		n = format_add(line, LINE_MAX_LEN, dev, ino, c, h);
-		apply(x, dev, ino, c, h);
-		append(x, line, (size_t)n);
+		err = apply(x, dev, ino, c, h);
+		if (!err)
+			err = append(x, line, (size_t)n, true);
 	} else {
 		free(c);
 		free(h);
+		err = -ENOMEM;
 	}
 	free(line);
 	pthread_mutex_unlock(&x->lock);
+	return err;
 }
 
 void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
@@ -359,10 +402,14 @@ void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
 
 	pthread_mutex_lock(&x->lock);
 	if (*find(x, dev, ino)) {
-		apply(x, dev, ino, NULL, NULL);
+		(void)apply(x, dev, ino, NULL, NULL);
 		n = snprintf(line, sizeof(line), "- %llu %llu\n",
 			     (unsigned long long)dev, (unsigned long long)ino);
-		append(x, line, (size_t)n);
+		/*
+		 * Not synced: a "-" line lost in a crash leaves a stale
+		 * entry, which the listing drops when it finds no pins.
+		 */
+		(void)append(x, line, (size_t)n, false);
 		if (x->lines > 2 * x->live + 4096 && x->dirfd >= 0) {
 			compact(x);
 			if (x->logfd >= 0)
@@ -404,15 +451,19 @@ ssize_t pidx_items(struct pidx *x, struct pidx_item **out)
 			items[n].ino = e->ino;
 			items[n].fh = fh_dup(e->fh);
 			items[n].hint = e->hint ? strdup(e->hint) : NULL;
-			if (items[n].fh)
-				n++;
-			else
-				free(items[n].hint);
+			n++;
+			/* A listing that would miss an entry is no listing. */
+			if (!items[n - 1].fh || (e->hint && !items[n - 1].hint))
+				goto nomem;
 		}
 	}
 	pthread_mutex_unlock(&x->lock);
 	*out = items;
 	return (ssize_t)n;
+nomem:
+	pthread_mutex_unlock(&x->lock);
+	pidx_free_items(items, n);
+	return -ENOMEM;
 }
 
 void pidx_free_items(struct pidx_item *items, size_t n)

@@ -6,6 +6,11 @@
  * hex, PATH "-" when unknown), replayed at mount and compacted when it
  * holds far more lines than live entries.
  *
+ * A "+" line is on the device (fdatasync) before pidx_add() returns, and
+ * the daemon adds a file before storing its first pin, so the index is
+ * never missing a pinned file after a crash; "-" lines are not synced (a
+ * stale entry costs a lookup, and is dropped when found).
+ *
  * PATH is a hint: a handle names the inode but, for a file, not always a
  * path (a file whose dentry left the cache reopens disconnected, and its
  * path reads "/").  The hint is the path when the file was pinned or last
@@ -45,16 +50,19 @@ void pidx_close(struct pidx *x);
 /*
  * Records that the inode has pins, with its path relative to the backing
  * root when known (@hint, may be NULL).  With @fh NULL, only updates the
- * hint of an inode already recorded.
+ * hint of an inode already recorded.  Returns 0 once recorded on the
+ * device; -ENOMEM when not recorded at all; another -errno when the log
+ * could not be written or synced (recorded in memory only).
  */
-void pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
-	      const struct file_handle *fh, const char *hint);
+int pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
+	     const struct file_handle *fh, const char *hint);
 /* Records that the inode has no pins any more. */
 void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino);
 bool pidx_has(struct pidx *x, uint64_t dev, uint64_t ino);
 /*
  * A snapshot of every entry, for listing without holding the lock; free
- * it with pidx_free_items().  Returns the count or -errno.
+ * it with pidx_free_items().  Returns the count or -errno (never a
+ * snapshot missing an entry).
  */
 ssize_t pidx_items(struct pidx *x, struct pidx_item **out);
 void pidx_free_items(struct pidx_item *items, size_t n);

@@ -8,11 +8,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rdmafs.h"
 
 #define RFS_XATTR_PREFIX "user.rdmafs."
 #define RFS_HIDDEN_PREFIX "trusted.rdmafs."
+
+struct ptab_file;
 
 /* After daemonising (the pin table has threads of its own). */
 int rfs_pins_start(struct rfs *fs);
@@ -31,8 +34,21 @@ bool rfs_ctl_removexattr(fuse_req_t req, struct rfs_inode *in,
 /* Drops rdmafs's hidden names from a listxattr result; returns the length. */
 size_t rfs_ctl_filter_list(char *list, size_t len);
 
-/* A regular file was met for the first time: load its stored pins. */
-void rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd);
+/*
+ * A regular file was met for the first time: loads its stored pins, all
+ * of them whatever the limits (pinstore_io.c).  Returns 0, or -errno when
+ * they could not be read or loaded: the lookup must then fail, since the
+ * file would look unpinned.
+ */
+int rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd);
+/*
+ * At mount: loads the stored pins of every file in the index, so that
+ * the limits count every stored pin from the start (a file that cannot be
+ * opened now loads at its lookup).  Not fatal: logs what it could not do.
+ */
+void rfs_pins_preload(struct rfs *fs);
+/* The locked pin-table entry of an inode, or NULL when it has no pins. */
+struct ptab_file *rfs_pins_lock(struct rfs *fs, uint64_t dev, uint64_t ino);
 /* True when any file in the mount has pins (cheap). */
 bool rfs_pins_any(struct rfs *fs);
 /*

@@ -51,6 +51,8 @@ struct rfs_opts {
 	unsigned int max_pins_per_file;
 	/* Pins one non-root uid may hold in the mount (root: max_pins). */
 	unsigned int max_pins_per_user;
+	int single; /* -s: one worker thread, whatever threads= says */
+	int remount; /* -o remount: change a live mount, start nothing */
 };
 
 /* An open file or directory, on the mount's list (handles.c). */
@@ -116,11 +118,11 @@ struct rfs {
 	struct rfs_mediator *med; /* parked requests (mediate.c) */
 	char *backing_real; /* realpath of the backing directory */
 	uint64_t pin_gen; /* bumped by every change a listing shows */
-	pthread_mutex_t listing_lock;
-	struct text *listing; /* snapshot of the mount-wide listing */
-	uint64_t listing_gen;
-	int64_t listing_ms; /* CLOCK_MONOTONIC when it was made */
-	bool listing_valid;
+	struct rfs_listing *listing; /* the listing's snapshots (listing.c) */
+	int lock_fd; /* BACKING/.rdmafs/lock, held for the daemon's life */
+	/* Writes for users run with their fsuid: a root reserve (creds.c). */
+	bool space_fsuid;
+	struct rfs_mflags *mflags; /* the mount's atime flags (mountflags.c) */
 };
 
 /* An open regular file. */
@@ -129,6 +131,8 @@ struct rfs_file {
 	int fd;
 	int flags;
 	bool direct; /* opened O_DIRECT: I/O needs aligned buffers */
+	bool noatime; /* fd has O_NOATIME (atomic: reads toggle it) */
+	uid_t uid; /* the opener: writeback's writes carry no caller */
 };
 
 static inline struct rfs *rfs_of(fuse_req_t req)
@@ -173,11 +177,54 @@ struct rfs_cred {
 /* Act as the caller for creating files (owner, group, permission). */
 int rfs_cred_enter(fuse_req_t req, struct rfs_cred *c, bool with_groups);
 void rfs_cred_leave(struct rfs_cred *c);
+/* Probes the backing filesystem for a root reserve (at init). */
+void rfs_creds_init(struct rfs *fs);
+/*
+ * Around a call that may allocate space in @in's filesystem for @uid:
+ * for a user, without CAP_SYS_RESOURCE and, where the filesystem keeps
+ * blocks for root, with fsuid @uid.  Returns 0 or -errno (then do not
+ * make the call); rfs_cred_leave() undoes it.
+ */
+int rfs_space_enter(struct rfs *fs, const struct rfs_inode *in, uid_t uid,
+		    struct rfs_cred *c);
+/*
+ * The caller's umask on this thread, for a creating call: 0, or -errno
+ * when this thread cannot have a umask of its own.  rfs_umask_leave()
+ * restores the daemon's (0).
+ */
+int rfs_umask_enter(fuse_req_t req);
+/* Gives this thread a umask of its own; 0 or -errno. */
+int rfs_umask_own(void);
+void rfs_umask_leave(void);
+/* True when the backing filesystem stores POSIX ACLs. */
+bool rfs_acl_backing(struct rfs *fs);
 
 /* options.c */
 int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol);
 void rfs_free_opts(struct rfs_opts *o);
 void rfs_usage(const char *prog);
+
+/* instance.c: one daemon per backing directory (DESIGN §11) */
+/*
+ * Takes BACKING/.rdmafs/lock (creating .rdmafs/ if missing) through
+ * fs->root_fd into fs->lock_fd, before mounting.  The lock belongs to the
+ * open file description, so the daemonised child keeps it and the kernel
+ * drops it when the daemon dies.  Prints why and returns -errno when
+ * another rdmafs serves BACKING (-EBUSY) or the lock cannot be taken.
+ */
+int rfs_instance_lock(struct rfs *fs);
+/* Records this process's pid and the mountpoint in the lock file. */
+void rfs_instance_note(struct rfs *fs);
+
+/* remount.c */
+/*
+ * "-o remount": applies ro/rw and the per-mount flags among @args to
+ * the rdmafs mount at o->mountpoint with mount(2) and returns the exit
+ * status (0, or 1 with a message).  Starts no daemon.
+ */
+int rfs_remount(const struct rfs_opts *o, const struct fuse_args *args);
+/* True when the topmost mount at @path (a realpath) is an rdmafs mount. */
+bool rfs_is_rdmafs_mount(const char *path);
 
 /* ops.c: the operation table */
 extern const struct fuse_lowlevel_ops rfs_ops;

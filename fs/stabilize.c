@@ -14,24 +14,56 @@
  * FIEMAP then has to show the range covered by plain written extents; if
  * the backing filesystem cannot do or show that, pinning fails.
  *
+ * Space (DESIGN §11: no more than the range itself, nothing left behind
+ * by a failure).  fallocate() over a range reserves the whole length
+ * before it looks at what is already allocated (XFS's
+ * xfs_alloc_file_space(), which FALLOC_FL_UNSHARE_RANGE calls too after
+ * unsharing), so one call over the whole range needed its size free even
+ * for a fully allocated file, and twice it for a sparse one.  Hence a
+ * survey with FIEMAP first, then fallocate() on exactly the holes and
+ * UNSHARE_RANGE on exactly the shared extents, the latter in small chunks
+ * so that the reservation on top of the copy is one chunk.  When the
+ * holes and shared extents need more than the free blocks, nothing is
+ * touched.  Every hole allocated is recorded; a failure, here or later
+ * in the pin, punches exactly those back (rfs_stab_end()).  Unsharing
+ * cannot be undone (the other owner's blocks cannot be shared again);
+ * the survey makes it fail only when something else takes the space
+ * meanwhile.
+ *
+ * Punching is what must never happen under a pin.  A recorded range was
+ * a hole when this stabilisation looked, under the per-inode exclusion
+ * of rfs_stab_begin(), which the caller holds until its pin is in the
+ * pin table: no other pin can have been made over it since (a pin over a
+ * range first stabilises it, and that waits).  An existing pin over a
+ * hole (only the part of an `all` pin beyond the size it was made at)
+ * gets back exactly the hole it had.  The kernel happens to serialise
+ * setxattr on one inode too (it holds the inode lock); the exclusion
+ * here does not rely on that.
+ *
  * A process writing into a hole of the range while it is being pinned may
- * race with the zero-fill; rdmafs pins are made before the adapter or the
- * application uses the range, so this is documented rather than locked.
+ * race with the zero-fill, or with the punch of a failed pin; rdmafs pins
+ * are made before the adapter or the application uses the range, so this
+ * is documented rather than locked.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "stabilize.h"
 
 #define NEXT 256
 #define ZCHUNK (1u << 20)
+/* UNSHARE_RANGE reserves its length again after copying: keep it small. */
+#define UNSHARE_CHUNK (1u << 20)
 
 /* Flags that mean the block map is not (yet) fixed. */
 #define UNSTABLE                                                 \
@@ -106,6 +138,108 @@ out:
 	return err;
 }
 
+/* ---- the survey: what the range needs ---- */
+
+struct piece {
+	uint64_t off, end;
+	bool hole; /* else shared */
+};
+
+struct survey {
+	uint64_t off, end; /* the range */
+	struct piece *p;
+	size_t n, cap;
+	uint64_t need; /* bytes of new blocks: holes and shared extents */
+};
+
+static int add_piece(struct survey *s, uint64_t off, uint64_t end, bool hole)
+{
+	if (s->n && s->p[s->n - 1].hole == hole && s->p[s->n - 1].end >= off) {
+		if (end > s->p[s->n - 1].end) {
+			s->need += end - s->p[s->n - 1].end;
+			s->p[s->n - 1].end = end;
+		}
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct piece *p = realloc(s->p, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->p = p;
+		s->cap = cap;
+	}
+	s->p[s->n++] = (struct piece){ off, end, hole };
+	s->need += end - off;
+	return 0;
+}
+
+static int survey_one(int fd, uint64_t start, uint64_t end, uint32_t flags,
+		      void *arg)
+{
+	struct survey *s = arg;
+
+	/* The walk's window is whole blocks: every hole in it is real. */
+	if (flags & STAB_HOLE)
+		return add_piece(s, start, end, true);
+	if (start < s->off)
+		start = s->off;
+	if (end > s->end)
+		end = s->end;
+	if ((flags & FIEMAP_EXTENT_SHARED) && start < end)
+		return add_piece(s, start, end, false);
+	return 0;
+}
+
+/* ---- the work ---- */
+
+static int still_shared(int fd, uint64_t start, uint64_t end, uint32_t flags,
+			void *arg)
+{
+	return flags & FIEMAP_EXTENT_SHARED ? -ENOSPC : 0;
+}
+
+static int unshare_chunks(int fd, uint64_t off, uint64_t end)
+{
+	while (off < end) {
+		uint64_t n =
+			end - off < UNSHARE_CHUNK ? end - off : UNSHARE_CHUNK;
+		int err;
+
+		if (fallocate(fd, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)off, (off_t)n) < 0) {
+			err = -errno;
+			if (err == -EINVAL)
+				err = -EOPNOTSUPP;
+			/*
+			 * Near full, XFS may copy the chunk and then fail
+			 * the reservation after it: done is done.
+			 */
+			if (err != -ENOSPC ||
+			    walk(fd, off, off + n, still_shared, NULL))
+				return err;
+		}
+		off += n;
+	}
+	return 0;
+}
+
+static int record_hole(struct rfs_stab *st, uint64_t off, uint64_t end)
+{
+	if (st->nholes == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 16;
+		struct rfs_stab_hole *h = realloc(st->holes, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		st->holes = h;
+		st->cap = cap;
+	}
+	st->holes[st->nholes++] = (struct rfs_stab_hole){ off, end };
+	return 0;
+}
+
 static int zero_fill(int fd, uint64_t start, uint64_t end, uint32_t flags,
 		     void *arg)
 {
@@ -132,30 +266,135 @@ static int verify(int fd, uint64_t start, uint64_t end, uint32_t flags,
 	return flags & (UNSTABLE | STAB_HOLE) ? -EOPNOTSUPP : 0;
 }
 
-int rfs_stabilize(int fd, uint64_t off, uint64_t len)
+/* ---- one stabilisation at a time per inode ---- */
+
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
+static struct rfs_stab *busy;
+
+static bool is_busy(const struct rfs_stab *st)
 {
-	uint64_t end = off + len;
+	const struct rfs_stab *b;
+
+	for (b = busy; b; b = b->next)
+		if (b->dev == st->dev && b->ino == st->ino)
+			return true;
+	return false;
+}
+
+int rfs_stab_begin(struct rfs_stab *st, int fd)
+{
+	struct statfs sf;
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	st->fd = fd;
+	if (fstat(fd, &sb) < 0 || fstatfs(fd, &sf) < 0)
+		return -errno;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->bsize = sf.f_bsize > 0 ? (uint64_t)sf.f_bsize : 1;
+	pthread_mutex_lock(&busy_lock);
+	while (is_busy(st))
+		pthread_cond_wait(&busy_cond, &busy_lock);
+	st->next = busy;
+	busy = st;
+	pthread_mutex_unlock(&busy_lock);
+	return 0;
+}
+
+void rfs_stab_end(struct rfs_stab *st, bool undo)
+{
+	struct rfs_stab **b;
+	size_t i;
+
+	/* Before letting the next one in, which may pin what we punch. */
+	for (i = 0; undo && i < st->nholes; i++)
+		(void)fallocate(st->fd,
+				FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)st->holes[i].off,
+				(off_t)(st->holes[i].end - st->holes[i].off));
+	free(st->holes);
+	st->holes = NULL;
+	st->nholes = st->cap = 0;
+	pthread_mutex_lock(&busy_lock);
+	for (b = &busy; *b; b = &(*b)->next) {
+		if (*b == st) {
+			*b = st->next;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&busy_cond);
+	pthread_mutex_unlock(&busy_lock);
+}
+
+int rfs_stab_range(struct rfs_stab *st, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len, bs = st->bsize;
+	struct survey s = { .off = off, .end = end };
+	struct statfs sf;
 	char *zeros;
+	size_t i;
 	int err;
 
 	if (len == 0)
 		return 0;
-	if (fallocate(fd, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE,
-		      (off_t)off, (off_t)len) < 0 &&
-	    errno != EOPNOTSUPP && errno != EINVAL)
-		return -errno;
-	/* Holes become unwritten extents, reserving the space first. */
-	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0 &&
-	    errno != EOPNOTSUPP)
-		return -errno;
+	/*
+	 * Surveyed over whole blocks: a hole is allocated, and punched back,
+	 * as whole blocks, and only a hole found as such (bounded by
+	 * extents or the window) is ever punched, whatever f_bsize says.
+	 */
+	err = walk(st->fd, off - off % bs,
+		   end % bs ? end + (bs - end % bs) : end, survey_one, &s);
+	if (err)
+		goto out;
+	if (s.need) {
+		if (fstatfs(st->fd, &sf) < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (s.need / st->bsize > (uint64_t)sf.f_bfree) {
+			err = -ENOSPC;
+			goto out;
+		}
+	}
+	for (i = 0; i < s.n; i++) {
+		struct piece *p = &s.p[i];
+
+		if (!p->hole) {
+			err = unshare_chunks(st->fd, p->off, p->end);
+			if (err)
+				goto out;
+			continue;
+		}
+		/* Recorded first: a failed fallocate may leave a part. */
+		err = record_hole(st, p->off, p->end);
+		if (err)
+			goto out;
+		/* Holes become unwritten extents, reserving the space. */
+		if (fallocate(st->fd, FALLOC_FL_KEEP_SIZE, (off_t)p->off,
+			      (off_t)(p->end - p->off)) < 0 &&
+		    errno != EOPNOTSUPP) {
+			err = -errno;
+			goto out;
+		}
+	}
 	zeros = calloc(1, ZCHUNK);
-	if (!zeros)
-		return -ENOMEM;
-	err = walk(fd, off, end, zero_fill, zeros);
+	if (!zeros) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Where fallocate is missing this allocates the (recorded) holes. */
+	err = walk(st->fd, off, end, zero_fill, zeros);
 	free(zeros);
 	if (err)
-		return err;
-	if (fdatasync(fd) < 0)
-		return -errno;
-	return walk(fd, off, end, verify, NULL);
+		goto out;
+	if (fdatasync(st->fd) < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = walk(st->fd, off, end, verify, NULL);
+out:
+	free(s.p);
+	return err;
 }

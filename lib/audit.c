@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -400,6 +401,10 @@ static int format_json(const struct audit_event *ev, char *buf, size_t size,
 	} else {
 		puts_(&o, "null");
 	}
+	if (ev->reason) {
+		puts_(&o, ",\"reason\":");
+		json_field(&o, ev->reason, true, lim->str_max);
+	}
 	if (o.cut)
 		puts_(&o, ",\"truncated\":true");
 	putc_(&o, '}');
@@ -449,6 +454,10 @@ static int format_text(const struct audit_event *ev, char *buf, size_t size,
 	}
 	if (n < ev->npins)
 		putf(&o, "%s...(%zu more)", n ? "," : " pins=", ev->npins - n);
+	if (ev->reason) {
+		puts_(&o, " reason=");
+		text_field(&o, ev->reason, true, lim->str_max, false);
+	}
 
 	if (id) {
 		putf(&o, " by pid=%d tgid=", (int)id->pid);
@@ -569,11 +578,38 @@ static int write_all(int fd, const char *buf, size_t n)
 
 static int open_log(const char *path)
 {
-	int fd =
-		open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-		     0640);
+	/*
+	 * O_NOFOLLOW: whoever can write the log's directory must not point
+	 * the daemon's (root's) appends at another file.  O_NONBLOCK: a
+	 * FIFO without a reader fails (ENXIO) instead of hanging the open;
+	 * only a regular file is taken, and blocking writes are restored.
+	 */
+	int fd = open(path,
+		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+			      O_NOFOLLOW | O_NONBLOCK,
+		      0640);
+	struct stat st;
+	int err;
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto out_close;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	return fd;
+
+out_close:
+	close(fd);
+	return err;
 }
 
 static char *absolute(const char *path)

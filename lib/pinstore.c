@@ -125,7 +125,12 @@ int pstore_decode(const void *buf, size_t len, pset_visit_fn fn, void *arg)
 	for (i = 0, r = b + PSTORE_HDR; i < count; i++, r += PSTORE_REC) {
 		uint64_t off = get64(r), n = get64(r + 8);
 
-		if (!(get32(r + 20) & FLAG_ALL) && (n == 0 || off + n < off))
+		/*
+		 * Only what the range parser accepts (off + len <= INT64_MAX):
+		 * a pin's listing line must parse back for an unpin.
+		 */
+		if (!(get32(r + 20) & FLAG_ALL) &&
+		    (n == 0 || off > INT64_MAX || n > INT64_MAX - off))
 			return -EUCLEAN;
 	}
 	for (i = 0, r = b + PSTORE_HDR; i < count; i++, r += PSTORE_REC) {

@@ -40,11 +40,22 @@ struct ptab_file {
 	struct ptab_file *grave_next; /* on ptab.grave, once dead */
 };
 
+/* Pins of one owner: an open-addressing map, changed under uid_lock. */
+struct uid_count {
+	uint32_t uid;
+	bool used;
+	uint64_t n;
+};
+
 struct ptab {
 	struct cds_lfht *ht;
 	struct ptab_limits lim;
 	uint64_t pins; /* atomic */
 	uint64_t files; /* atomic */
+
+	pthread_mutex_t uid_lock;
+	struct uid_count *uids; /* power-of-two sized; NULL until needed */
+	size_t nuids, uid_cap;
 
 	pthread_mutex_t reap_lock;
 	pthread_cond_t reap_cond;
@@ -260,9 +271,12 @@ struct ptab *ptab_new(const struct ptab_limits *lim)
 		return NULL;
 	if (lim)
 		t->lim = *lim;
-	err = pthread_mutex_init(&t->reap_lock, NULL);
+	err = pthread_mutex_init(&t->uid_lock, NULL);
 	if (err)
 		goto err_free;
+	err = pthread_mutex_init(&t->reap_lock, NULL);
+	if (err)
+		goto err_uid;
 	err = pthread_cond_init(&t->reap_cond, NULL);
 	if (err)
 		goto err_lock;
@@ -285,6 +299,8 @@ err_cond:
 	pthread_cond_destroy(&t->reap_cond);
 err_lock:
 	pthread_mutex_destroy(&t->reap_lock);
+err_uid:
+	pthread_mutex_destroy(&t->uid_lock);
 err_free:
 	free(t);
 	errno = err;
@@ -314,6 +330,8 @@ void ptab_free(struct ptab *t)
 	cds_lfht_destroy(t->ht, NULL);
 	pthread_cond_destroy(&t->reap_cond);
 	pthread_mutex_destroy(&t->reap_lock);
+	pthread_mutex_destroy(&t->uid_lock);
+	free(t->uids);
 	free(t);
 }
 
@@ -356,7 +374,8 @@ static struct ptab_file *file_new(struct ptab *t, uint64_t dev, uint64_t ino)
 	}
 	f->dev = dev;
 	f->ino = ino;
-	pset_init(&f->set, t->lim.pins_per_file);
+	/* The table enforces the per-file limit: loads must pass it. */
+	pset_init(&f->set, 0);
 	cds_lfht_node_init(&f->node);
 	return f;
 }
@@ -441,47 +460,183 @@ const struct pset *ptab_file_pins(const struct ptab_file *f)
 	return &f->set;
 }
 
-int ptab_pin_add(struct ptab *t, struct ptab_file *f, const struct pin *p,
-		 uint64_t *id)
+static struct uid_count *uid_slot(struct uid_count *m, size_t cap, uint32_t uid)
 {
-	uint64_t n = __atomic_add_fetch(&t->pins, 1, __ATOMIC_RELAXED);
+	size_t i = (uid * 0x9e3779b1u) & (cap - 1);
+
+	while (m[i].used && m[i].uid != uid)
+		i = (i + 1) & (cap - 1);
+	return &m[i];
+}
+
+/* The count of @uid, created if needed; with uid_lock held. */
+static struct uid_count *uid_get(struct ptab *t, uint32_t uid)
+{
+	struct uid_count *c;
+	size_t i;
+
+	if (t->uids) {
+		c = uid_slot(t->uids, t->uid_cap, uid);
+		if (c->used)
+			return c;
+	}
+	if (!t->uids || 2 * (t->nuids + 1) > t->uid_cap) {
+		size_t cap = t->uid_cap ? 2 * t->uid_cap : 16;
+		struct uid_count *m = calloc(cap, sizeof(*m));
+
+		if (!m)
+			return NULL;
+		for (i = 0; i < t->uid_cap; i++)
+			if (t->uids[i].used)
+				*uid_slot(m, cap, t->uids[i].uid) = t->uids[i];
+		free(t->uids);
+		t->uids = m;
+		t->uid_cap = cap;
+	}
+	c = uid_slot(t->uids, t->uid_cap, uid);
+	c->used = true;
+	c->uid = uid;
+	c->n = 0;
+	t->nuids++;
+	return c;
+}
+
+/*
+ * Counts a pin of @uid about to be added; with @limit, refuses one over
+ * the per-user limit (root is exempt).  Returns 0, -ENOSPC or -ENOMEM.
+ */
+static int uid_charge(struct ptab *t, uint32_t uid, bool limit)
+{
+	struct uid_count *c;
+	int err = 0;
+
+	pthread_mutex_lock(&t->uid_lock);
+	c = uid_get(t, uid);
+	if (!c)
+		err = -ENOMEM;
+	else if (limit && uid != 0 && t->lim.pins_per_user &&
+		 c->n >= t->lim.pins_per_user)
+		err = -ENOSPC;
+	else
+		c->n++;
+	pthread_mutex_unlock(&t->uid_lock);
+	return err;
+}
+
+static void uid_uncharge(struct ptab *t, uint32_t uid)
+{
+	struct uid_count *c;
+
+	pthread_mutex_lock(&t->uid_lock);
+	c = t->uids ? uid_slot(t->uids, t->uid_cap, uid) : NULL;
+	if (c && c->used && c->n)
+		c->n--;
+	pthread_mutex_unlock(&t->uid_lock);
+}
+
+uint64_t ptab_user_pins(struct ptab *t, uint32_t uid)
+{
+	struct uid_count *c;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&t->uid_lock);
+	c = t->uids ? uid_slot(t->uids, t->uid_cap, uid) : NULL;
+	if (c && c->used)
+		n = c->n;
+	pthread_mutex_unlock(&t->uid_lock);
+	return n;
+}
+
+static int pin_add(struct ptab *t, struct ptab_file *f, const struct pin *p,
+		   uint64_t *id, bool limit)
+{
+	uint64_t n;
 	int err;
 
+	if (limit && t->lim.pins_per_file &&
+	    pset_count(&f->set) >= t->lim.pins_per_file)
+		return -ENOSPC;
+	err = uid_charge(t, p->owner, limit);
+	if (err)
+		return err;
 	/* Reserve first, so that concurrent adds never overshoot. */
-	if (t->lim.pins && n > t->lim.pins)
+	n = __atomic_add_fetch(&t->pins, 1, __ATOMIC_RELAXED);
+	if (limit && t->lim.pins && n > t->lim.pins)
 		err = -ENOSPC;
 	else
 		err = pset_add(&f->set, p, id);
-	if (err)
+	if (err) {
 		__atomic_sub_fetch(&t->pins, 1, __ATOMIC_RELAXED);
+		uid_uncharge(t, p->owner);
+	}
 	return err;
+}
+
+int ptab_pin_add(struct ptab *t, struct ptab_file *f, const struct pin *p,
+		 uint64_t *id)
+{
+	return pin_add(t, f, p, id, true);
+}
+
+int ptab_pin_load(struct ptab *t, struct ptab_file *f, const struct pin *p,
+		  uint64_t *id)
+{
+	return pin_add(t, f, p, id, false);
 }
 
 int ptab_pin_remove_exact(struct ptab *t, struct ptab_file *f,
 			  const struct pin *key, unsigned int flags,
 			  struct pin *removed)
 {
-	int err = pset_remove_exact(&f->set, key, flags, removed);
+	struct pin gone;
+	int err = pset_remove_exact(&f->set, key, flags, &gone);
 
-	if (!err)
+	if (!err) {
 		__atomic_sub_fetch(&t->pins, 1, __ATOMIC_RELAXED);
+		uid_uncharge(t, gone.owner);
+		if (removed)
+			*removed = gone;
+	}
 	return err;
 }
 
 int ptab_pin_remove_id(struct ptab *t, struct ptab_file *f, uint64_t off,
 		       uint64_t id, struct pin *removed)
 {
-	int err = pset_remove_id(&f->set, off, id, removed);
+	struct pin gone;
+	int err = pset_remove_id(&f->set, off, id, &gone);
 
-	if (!err)
+	if (!err) {
 		__atomic_sub_fetch(&t->pins, 1, __ATOMIC_RELAXED);
+		uid_uncharge(t, gone.owner);
+		if (removed)
+			*removed = gone;
+	}
 	return err;
+}
+
+struct remove_if_ctx {
+	struct ptab *t;
+	pset_pred_fn pred;
+	void *arg;
+};
+
+/* The caller's predicate, uncharging each owner whose pin it selects. */
+static bool remove_if_pred(const struct pin *p, void *arg)
+{
+	struct remove_if_ctx *c = arg;
+
+	if (!c->pred(p, c->arg))
+		return false;
+	uid_uncharge(c->t, p->owner);
+	return true;
 }
 
 size_t ptab_pin_remove_if(struct ptab *t, struct ptab_file *f,
 			  pset_pred_fn pred, void *arg)
 {
-	size_t n = pset_remove_if(&f->set, pred, arg);
+	struct remove_if_ctx c = { .t = t, .pred = pred, .arg = arg };
+	size_t n = pset_remove_if(&f->set, remove_if_pred, &c);
 
 	__atomic_sub_fetch(&t->pins, n, __ATOMIC_RELAXED);
 	return n;

@@ -48,15 +48,17 @@ int pol_set(struct pol *p, enum pol_class cls, const char *name)
 }
 
 enum pol_verdict pol_decide(const struct pol *p, enum pol_class cls,
-			    bool overlaps)
+			    bool overlaps, bool own)
 {
+	bool park_ok = !own || cls != POL_UNLINK;
+
 	if (!overlaps || cls >= POL_NCLASSES)
 		return POL_PERFORM;
 	switch (p->action[cls]) {
 	case POL_DEFER:
-		return POL_DO_DEFER;
+		return park_ok ? POL_DO_DEFER : POL_DO_REFUSE;
 	case POL_BREAK:
-		return POL_DO_BREAK;
+		return park_ok ? POL_DO_BREAK : POL_DO_REFUSE;
 	case POL_AUDIT:
 		return POL_DO_AUDIT;
 	case POL_COPY:

@@ -587,6 +587,104 @@ int mnt_stop(struct mnt *m, bool crash)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
 }
 
+int mnt_backing_shutdown(const struct mnt *m)
+{
+	if (!m->xfs)
+		return -EOPNOTSUPP;
+	return harness_sh("xfs_io -x -c shutdown '%s' >/dev/null 2>&1",
+			  m->backing) == 0
+		       ? 0
+		       : -EIO;
+}
+
+/* The device mounted at @path (its mountinfo source), or "". */
+static void mount_source(const char *path, char *dev, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mp[PATH_MAX], src[PATH_MAX];
+	const char *sep;
+
+	dev[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (sscanf(line, "%*d %*d %*u:%*u %*s %4095s", mp) == 1 &&
+		    strcmp(mp, path) == 0 && sep &&
+		    sscanf(sep, " - %*s %4095s", src) == 1)
+			snprintf(dev, size, "%s", src);
+	}
+	fclose(f);
+}
+
+/*
+ * Unmounts the backing XFS and mounts @dev (else the image) there again.
+ * Returns 0, -EAGAIN when what got mounted is still the shut-down
+ * filesystem, or another -errno.
+ */
+static int remount_once(struct mnt *m, const char *dev, bool same)
+{
+	struct stat st;
+	int i, err = 0;
+
+	/*
+	 * The killed daemon's descriptors are closed by the time it is
+	 * reaped, but a process that used the dead mount may still be on
+	 * its way out: retry for up to 2 s.
+	 */
+	for (i = 0; i < UMOUNT_TRIES; i++) {
+		err = umount(m->backing) < 0 ? -errno : 0;
+		if (err != -EBUSY)
+			break;
+		sleep_ms(100);
+	}
+	if (err)
+		return err;
+	err = same ? harness_sh("mount -t xfs '%s' '%s' 2>/dev/null", dev,
+				m->backing)
+		   : -1;
+	if (err != 0)
+		err = harness_sh("mount -o loop '%s' '%s' 2>/dev/null", m->img,
+				 m->backing);
+	if (err != 0)
+		return -EIO;
+	/*
+	 * A copy of the mount in another mount namespace (a process that
+	 * unshared while it was mounted) keeps the shut-down superblock
+	 * alive, and mounting the device again then gets that one back.
+	 */
+	return stat(m->backing, &st) < 0 && errno == EIO ? -EAGAIN : 0;
+}
+
+int mnt_backing_remount(struct mnt *m)
+{
+	char dev[PATH_MAX];
+	int i, hold, err = 0;
+
+	if (!m->xfs)
+		return -EOPNOTSUPP;
+	if (m->daemon > 0)
+		return -EBUSY;
+	/*
+	 * The same loop device again, as a disk after a reboot: held open
+	 * across the unmount so that it is not released (mount -o loop set
+	 * it to detach itself), and another test cannot take it meanwhile.
+	 */
+	mount_source(m->backing, dev, sizeof(dev));
+	hold = strncmp(dev, "/dev/loop", 9) == 0
+		       ? open(dev, O_RDONLY | O_CLOEXEC)
+		       : -1;
+	for (i = 0; i < 50; i++) {
+		err = remount_once(m, dev, hold >= 0);
+		if (err != -EAGAIN)
+			break;
+		sleep_ms(100);
+	}
+	if (hold >= 0)
+		close(hold);
+	return err;
+}
+
 int mnt_teardown(struct mnt *m)
 {
 	struct umount_note u;

@@ -59,6 +59,22 @@ int mnt_stop(struct mnt *m, bool crash);
  */
 int mnt_start(struct mnt *m, const char *opts);
 
+/*
+ * Power loss of the backing XFS: `xfs_io -x -c shutdown` without a log
+ * flush, so whatever is not on the device yet is lost, as in a power
+ * cut.  The daemon keeps running (it gets EIO); stop it with
+ * mnt_stop(m, true), then mnt_backing_remount().  Returns 0, -EOPNOTSUPP
+ * when the backing is not a loop-mounted XFS, or -EIO.
+ */
+int mnt_backing_shutdown(const struct mnt *m);
+
+/*
+ * Unmounts the backing XFS and mounts its image again (log recovery
+ * replays what reached the device).  The daemon must be stopped.
+ * Returns 0 or -errno.
+ */
+int mnt_backing_remount(struct mnt *m);
+
 /* Paths inside the mount and inside the backing directory. */
 const char *mnt_path(const struct mnt *m, const char *rel);
 const char *bk_path(const struct mnt *m, const char *rel);

@@ -434,6 +434,34 @@ START_TEST(test_missing_fields)
 }
 END_TEST
 
+/* A refusal that could not check the pins says why, after process. */
+START_TEST(test_reason)
+{
+	struct audit_event ev = {
+		.time_ns = at(2026, 1, 2, 3, 4, 5, 6),
+		.event = "refuse",
+		.op = "unlink",
+		.path = "a b",
+		.range = AUDIT_RANGE_ALL,
+		.err = EMFILE,
+		.waited_ms = -1,
+		.reason = "couldn't open \"it\"",
+	};
+	char buf[1024];
+
+	ck_assert_int_gt(audit_format_json(&ev, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "{\"time\":\"2026-01-02T03:04:05.006Z\","
+			      "\"event\":\"refuse\",\"op\":\"unlink\","
+			      "\"path\":\"a b\",\"offset\":0,\"length\":null,"
+			      "\"errno\":\"EMFILE\",\"waited_ms\":null,"
+			      "\"pins\":[],\"process\":null,"
+			      "\"reason\":\"couldn't open \\\"it\\\"\"}");
+	ck_assert_int_gt(audit_format_text(&ev, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "refuse unlink path=a\\040b off=0 len=all "
+			      "err=EMFILE reason=couldn't\\040open\\040\"it\"");
+}
+END_TEST
+
 START_TEST(test_all_range_wait_and_negative_err)
 {
 	struct audit_event ev = {
@@ -1078,6 +1106,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(fmt, test_json_known_event);
 	tcase_add_test(fmt, test_text_known_event);
 	tcase_add_test(fmt, test_missing_fields);
+	tcase_add_test(fmt, test_reason);
 	tcase_add_test(fmt, test_all_range_wait_and_negative_err);
 	tcase_add_test(fmt, test_partial_process);
 	tcase_add_test(fmt, test_escaping);

@@ -156,6 +156,82 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Stored pins load past every limit, count, and block new pins. */
+START_TEST(test_load_ignores_limits)
+{
+	struct ptab_limits lim = { .pins_per_file = 2, .pins = 3 };
+	struct ptab *t = ptab_new(&lim);
+	struct ptab_file *f;
+	struct pin p = mkpin(0, 1, 0, 0);
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	f = ptab_get_or_create(t, 1, 1);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(ptab_pin_load(t, f, &p, NULL), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &p, NULL), -ENOSPC);
+	ptab_file_unlock(t, f);
+	check_stats(t, 5, 1);
+	f = ptab_get_or_create(t, 1, 2);
+	ck_assert_int_eq(ptab_pin_add(t, f, &p, NULL), -ENOSPC);
+	ptab_file_unlock(t, f);
+	check_stats(t, 5, 1);
+	/* Removing down below the limits makes room again. */
+	f = ptab_get_or_create(t, 1, 1);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(ptab_pin_remove_exact(t, f, &p, 0, NULL), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &p, NULL), -ENOSPC);
+	ptab_file_unlock(t, f);
+	f = ptab_get_or_create(t, 1, 2);
+	ck_assert_int_eq(ptab_pin_add(t, f, &p, NULL), 0);
+	ptab_file_unlock(t, f);
+	check_stats(t, 3, 2);
+	ptab_free(t);
+}
+END_TEST
+
+static bool all_pins(const struct pin *p, void *arg)
+{
+	return true;
+}
+
+START_TEST(test_per_user)
+{
+	struct ptab_limits lim = { .pins_per_user = 2, .pins = 6 };
+	struct ptab *t = ptab_new(&lim);
+	struct ptab_file *f;
+	struct pin u = mkpin(0, 1, 42, 0), v = mkpin(0, 1, 43, 0);
+	struct pin r = mkpin(0, 1, 0, 0);
+	uint64_t id;
+
+	ck_assert_ptr_nonnull(t);
+	f = ptab_get_or_create(t, 1, 1);
+	ck_assert_int_eq(ptab_pin_add(t, f, &u, NULL), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &u, &id), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &u, NULL), -ENOSPC);
+	ck_assert_uint_eq(ptab_user_pins(t, 42), 2);
+	/* Another user and root are not held back by uid 42. */
+	ck_assert_int_eq(ptab_pin_add(t, f, &v, NULL), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &r, NULL), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &r, NULL), 0);
+	ck_assert_int_eq(ptab_pin_add(t, f, &r, NULL), 0);
+	/* Root is bounded by the whole table. */
+	ck_assert_int_eq(ptab_pin_add(t, f, &r, NULL), -ENOSPC);
+	/* Loaded pins count for their owner. */
+	ck_assert_int_eq(ptab_pin_load(t, f, &v, NULL), 0);
+	ck_assert_uint_eq(ptab_user_pins(t, 43), 2);
+	ck_assert_int_eq(ptab_pin_remove_id(t, f, 0, id, NULL), 0);
+	ck_assert_uint_eq(ptab_user_pins(t, 42), 1);
+	ck_assert_uint_eq(ptab_pin_remove_if(t, f, all_pins, NULL), 6);
+	ck_assert_uint_eq(ptab_user_pins(t, 42), 0);
+	ck_assert_uint_eq(ptab_user_pins(t, 43), 0);
+	ck_assert_uint_eq(ptab_user_pins(t, 0), 0);
+	ptab_file_unlock(t, f);
+	check_stats(t, 0, 0);
+	ptab_free(t);
+}
+END_TEST
+
 static int count_file(struct ptab *t, struct ptab_file *f, void *arg)
 {
 	uint64_t *n = arg;
@@ -416,6 +492,8 @@ static Suite *pintable_suite(void)
 	tcase_add_test(tc, test_life_cycle);
 	tcase_add_test(tc, test_dead_entry_seen_by_reader);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_load_ignores_limits);
+	tcase_add_test(tc, test_per_user);
 	tcase_add_test(tc, test_foreach_and_holders);
 	tcase_add_test(tc, test_concurrent_readers_and_writers);
 	tcase_add_test(tc, test_thread_churn);

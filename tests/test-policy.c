@@ -40,11 +40,48 @@ START_TEST(test_decide_table)
 		for (a = 0; a < sizeof(acts) / sizeof(acts[0]); a++) {
 			pol_default(&p);
 			ck_assert_int_eq(pol_set(&p, c, acts[a].name), 0);
-			ck_assert_int_eq(pol_decide(&p, c, true), acts[a].v);
+			ck_assert_int_eq(pol_decide(&p, c, true, false),
+					 acts[a].v);
 			/* Nothing pinned in the range: never mediated. */
-			ck_assert_int_eq(pol_decide(&p, c, false), POL_PERFORM);
+			ck_assert_int_eq(pol_decide(&p, c, false, false),
+					 POL_PERFORM);
 		}
 	}
+}
+END_TEST
+
+/*
+ * An unlink whose pins are all the caller's own is never parked: refused
+ * at once under defer and break; every other class and action as usual.
+ */
+START_TEST(test_own_pins)
+{
+	static const struct {
+		const char *name;
+		enum pol_verdict unlink, other;
+	} acts[] = {
+		{ "refuse", POL_DO_REFUSE, POL_DO_REFUSE },
+		{ "defer", POL_DO_REFUSE, POL_DO_DEFER },
+		{ "break", POL_DO_REFUSE, POL_DO_BREAK },
+		{ "audit", POL_DO_AUDIT, POL_DO_AUDIT },
+	};
+	struct pol p;
+	size_t a;
+	int c;
+
+	for (c = 0; c < POL_NCLASSES; c++) {
+		for (a = 0; a < sizeof(acts) / sizeof(acts[0]); a++) {
+			pol_default(&p);
+			ck_assert_int_eq(pol_set(&p, c, acts[a].name), 0);
+			ck_assert_int_eq(pol_decide(&p, c, true, true),
+					 c == POL_UNLINK ? acts[a].unlink
+							 : acts[a].other);
+			ck_assert_int_eq(pol_decide(&p, c, false, true),
+					 POL_PERFORM);
+		}
+	}
+	pol_default(&p);
+	ck_assert_int_eq(pol_decide(&p, POL_REFLINK, true, true), POL_DO_COPY);
 }
 END_TEST
 
@@ -53,7 +90,7 @@ START_TEST(test_copy_only_for_reflink)
 	struct pol p;
 
 	pol_default(&p);
-	ck_assert_int_eq(pol_decide(&p, POL_REFLINK, true), POL_DO_COPY);
+	ck_assert_int_eq(pol_decide(&p, POL_REFLINK, true, false), POL_DO_COPY);
 	ck_assert_int_eq(pol_set(&p, POL_TRUNCATE, "copy"), -EINVAL);
 	ck_assert_int_eq(pol_set(&p, POL_PUNCH, "copy"), -EINVAL);
 	ck_assert_int_eq(pol_set(&p, POL_UNLINK, "copy"), -EINVAL);
@@ -99,6 +136,7 @@ int main(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_decide_table);
+	tcase_add_test(tc, test_own_pins);
 	tcase_add_test(tc, test_copy_only_for_reflink);
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_names);

@@ -17,6 +17,7 @@
  *   out; unreadable process fields show `?`.  Values are escaped as in
  *   /proc/mounts: space, backslash, control bytes and bytes that are not
  *   UTF-8 become `\ooo` (octal), so a name cannot forge a field or a line.
+ *   A reason comes as ` reason=...` after the pins, escaped the same way.
  *   cmdline is last and runs to the end of the line, its spaces kept.
  *   Priority: warning for refuse, timeout, break and audit (a layout
  *   change met a pin), info for everything else.
@@ -41,6 +42,14 @@
  *                [] when there are none
  *     process    {"pid", "tgid", "uid", "gid", "comm", "exe", "cmdline"},
  *                or null; members that could not be read are null
+ *
+ *   and, only for a refusal of a request whose effect on pins could not
+ *   be told (DESIGN §11: out of descriptors or memory, an unreadable pin
+ *   store), or that was refused for a reason other than the policy, a
+ *   member after process:
+ *
+ *     reason     why, in words ("couldn't open the file to check its
+ *                pins"); the errno member names the error
  *
  *   and, only when something had to be cut to keep the line within
  *   AUDIT_LINE_MAX (or /proc's text was longer than struct ident holds),
@@ -104,6 +113,7 @@ struct audit_event {
 	const struct audit_pin *pins;
 	size_t npins;
 	const struct ident *process; /* NULL: none (e.g. the daemon) */
+	const char *reason; /* NULL: none; see above */
 };
 
 /* Flags for audit_open(). */
@@ -117,10 +127,14 @@ struct audit;
 /*
  * Starts an audit trail: syslog (unless AUDIT_NO_SYSLOG) and, when @path
  * is not NULL, the JSON Lines file @path, created with mode 0640 (less
- * the umask) if missing and appended to.  A relative @path is taken
- * relative to the current directory now, once, so that audit_reopen()
- * still finds it after the daemon has changed directory.  Returns NULL
- * with errno set when the file cannot be opened.
+ * the umask) if missing and appended to (O_APPEND).  @path's last
+ * component must not be a symbolic link (ELOOP: it is not followed) and
+ * must be a regular file (EINVAL otherwise; a FIFO without a reader is
+ * ENXIO, never a hang).  A relative @path is taken relative to the
+ * current directory now, once, so that audit_reopen() still finds it
+ * after the daemon has changed directory.  Returns NULL with errno set
+ * when the file cannot be opened.  Starts no thread, so the daemon opens
+ * it before fuse_daemonize() forks.
  *
  * openlog() is process-wide: the daemon's own syslog messages then also
  * carry the ident "rdmafs" and the pid.

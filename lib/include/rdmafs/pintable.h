@@ -40,9 +40,16 @@
 struct ptab;
 struct ptab_file;
 
+/*
+ * Limits stop new pins only (DESIGN §11): ptab_pin_load() adds a pin that
+ * was already stored whatever the limits say, and such pins count, so a
+ * table over a limit refuses new pins until enough are removed.
+ */
 struct ptab_limits {
 	uint64_t pins_per_file; /* 0: no limit */
 	uint64_t pins; /* whole table; 0: no limit */
+	/* Pins of one owner other than uid 0; 0: no limit. */
+	uint64_t pins_per_user;
 };
 
 struct ptab_stats {
@@ -123,10 +130,18 @@ const struct pset *ptab_file_pins(const struct ptab_file *f);
 
 /*
  * Pin changes on a locked @f; same contracts as the pset_*() functions
- * they wrap (pinset.h), plus -ENOSPC past either limit of the table.
+ * they wrap (pinset.h), plus -ENOSPC past any limit of the table (per
+ * file, per owner, whole table) for ptab_pin_add(), and -ENOMEM when the
+ * owner's count cannot be kept.
  */
 int ptab_pin_add(struct ptab *t, struct ptab_file *f, const struct pin *p,
 		 uint64_t *id);
+/*
+ * Adds a pin read back from the store: like ptab_pin_add() but never
+ * refused by a limit (it is counted all the same).
+ */
+int ptab_pin_load(struct ptab *t, struct ptab_file *f, const struct pin *p,
+		  uint64_t *id);
 int ptab_pin_remove_exact(struct ptab *t, struct ptab_file *f,
 			  const struct pin *key, unsigned int flags,
 			  struct pin *removed);
@@ -158,5 +173,7 @@ int ptab_foreach_file(struct ptab *t, ptab_file_fn fn, void *arg);
 uint64_t ptab_remove_holder(struct ptab *t, int32_t pid);
 
 void ptab_get_stats(struct ptab *t, struct ptab_stats *st);
+/* The pins owned by @uid in the table (loaded or added). */
+uint64_t ptab_user_pins(struct ptab *t, uint32_t uid);
 
 #endif

@@ -2,8 +2,8 @@
 /*
  * The mediation policy (DESIGN §3): for each class of layout-changing
  * operation, what happens when it touches a pinned range.  pol_decide() is
- * a pure function of the operation class, whether pins overlap, and the
- * policy, so that every combination can be unit-tested.
+ * a pure function of the operation class, whether pins overlap, whose
+ * they are, and the policy, so that every combination can be unit-tested.
  */
 #ifndef RDMAFS_POLICY_H
 #define RDMAFS_POLICY_H
@@ -51,8 +51,18 @@ void pol_default(struct pol *p);
  * "copy" for a class other than reflink.
  */
 int pol_set(struct pol *p, enum pol_class cls, const char *name);
+/*
+ * @own: every overlapping pin is a persistent pin of the caller's own
+ * uid.  An unlink (or rename over the last name) then is never parked,
+ * under defer or break: parked, it would hold its directory's lock in the
+ * kernel for the whole break timeout, stalling every other user's lookups
+ * and creates there, for a wait only the caller itself can end; it is
+ * refused at once instead (the caller unpins first).  The other classes
+ * park holding only the file's own inode lock, so @own changes nothing
+ * for them.
+ */
 enum pol_verdict pol_decide(const struct pol *p, enum pol_class cls,
-			    bool overlaps);
+			    bool overlaps, bool own);
 
 const char *pol_class_name(enum pol_class cls);
 const char *pol_action_name(enum pol_action a);

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Storing and reading a file's persistent pins; see pinstore_io.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ops.h"
+#include "pinindex.h"
+#include "pins.h"
+#include "pinstore_io.h"
+#include "rdmafs/pinstore.h"
+#include "rdmafs/pintable.h"
+
+#define XATTR_MAX (64 * 1024)
+/* Tries to read a value that keeps changing size under us. */
+#define READ_TRIES 4
+
+/*
+ * A descriptor that xattr calls and fsync accept: O_PATH descriptors do
+ * neither, so those are reopened (read-only: fsync needs no more).
+ */
+static int usable_fd(int fd, bool *opened)
+{
+	char path[64];
+	int flags = fcntl(fd, F_GETFL), nfd;
+
+	*opened = false;
+	if (flags < 0)
+		return -errno;
+	if (!(flags & O_PATH))
+		return fd;
+	rfs_fd_path(path, sizeof(path), fd);
+	nfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		return -errno;
+	*opened = true;
+	return nfd;
+}
+
+int rfs_pins_store(int fd, const struct pset *set)
+{
+	size_t size = pstore_size(pset_count(set));
+	bool opened;
+	void *buf;
+	ssize_t n;
+	int wfd, err = 0;
+
+	if (size > XATTR_MAX)
+		return -ENOSPC;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	n = pstore_encode(set, buf, size);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	wfd = usable_fd(fd, &opened);
+	if (wfd < 0) {
+		free(buf);
+		return wfd;
+	}
+	if (n == 0)
+		err = fremovexattr(wfd, PSTORE_XATTR) < 0 && errno != ENODATA
+			      ? -errno
+			      : 0;
+	else if (fsetxattr(wfd, PSTORE_XATTR, buf, (size_t)n, 0) < 0)
+		/* E2BIG and ERANGE: the filesystem cannot hold that many. */
+		err = errno == E2BIG || errno == ERANGE ? -ENOSPC : -errno;
+	/*
+	 * The xattr is metadata of the inode: fsync (not fdatasync) puts
+	 * it in the journal on XFS and ext4 before the caller is told.
+	 */
+	if (!err && fsync(wfd) < 0)
+		err = -errno;
+	if (opened)
+		close(wfd);
+	free(buf);
+	return err;
+}
+
+struct collect {
+	struct pin *pins;
+	size_t n;
+};
+
+static int collect_pin(const struct pin *p, void *arg)
+{
+	struct collect *c = arg;
+
+	c->pins[c->n++] = *p;
+	return 0;
+}
+
+/* Reads the raw value into a new *@buf; returns its length or -errno. */
+static ssize_t read_value(int fd, void **buf)
+{
+	char path[64];
+	ssize_t n, m;
+	int i;
+
+	rfs_fd_path(path, sizeof(path), fd);
+	for (i = 0; i < READ_TRIES; i++) {
+		n = getxattr(path, PSTORE_XATTR, NULL, 0);
+		if (n < 0)
+			return -errno;
+		*buf = malloc(n ? (size_t)n : 1);
+		if (!*buf)
+			return -ENOMEM;
+		m = getxattr(path, PSTORE_XATTR, *buf, (size_t)n);
+		if (m >= 0)
+			return m;
+		free(*buf);
+		*buf = NULL;
+		/* ERANGE: it grew since the size was read; read it again. */
+		if (errno != ERANGE)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+int rfs_pins_read_stored(int fd, struct pin **pins, size_t *n)
+{
+	struct collect c = { 0 };
+	void *buf = NULL;
+	ssize_t len = read_value(fd, &buf);
+	int err;
+
+	*pins = NULL;
+	*n = 0;
+	if (len == -ENODATA || len == -ENOTSUP)
+		return 0;
+	if (len < 0)
+		return (int)len;
+	/* At most one pin per record, and one for a damaged value. */
+	c.pins = malloc(((size_t)len / PSTORE_REC + 1) * sizeof(*c.pins));
+	if (!c.pins) {
+		free(buf);
+		return -ENOMEM;
+	}
+	err = pstore_decode(buf, (size_t)len, collect_pin, &c);
+	if (err == -EUCLEAN) {
+		struct stat st;
+
+		/* Every record is checked before any is passed on. */
+		c.n = 0;
+		c.pins[c.n++] = (struct pin){ .all = true };
+		fstat(fd, &st);
+		syslog(LOG_ERR,
+		       "damaged pin record on inode %llu: treated as pinned whole by root until root unpins it",
+		       (unsigned long long)st.st_ino);
+		err = 0;
+	}
+	free(buf);
+	if (err) {
+		free(c.pins);
+		return err;
+	}
+	*pins = c.pins;
+	*n = c.n;
+	return 0;
+}
+
+static bool every_pin(const struct pin *p, void *arg)
+{
+	return true;
+}
+
+/*
+ * Loads the stored pins of the inode open at @fd into the table, all or
+ * none, unless the table has its pins already (then *@fresh is false).
+ * When something is stored, *@fp is the file's entry, locked, for the
+ * caller to unlock; else NULL.
+ */
+static int load_fd(struct rfs *fs, uint64_t dev, uint64_t ino, int fd,
+		   struct ptab_file **fp, bool *fresh)
+{
+	struct ptab_file *f;
+	struct pin *pins;
+	size_t n, i;
+	int err;
+
+	*fp = NULL;
+	*fresh = false;
+	err = rfs_pins_read_stored(fd, &pins, &n);
+	if (err || n == 0)
+		return err;
+	f = ptab_get_or_create(fs->pins, dev, ino);
+	if (!f) {
+		free(pins);
+		return -ENOMEM;
+	}
+	/* Pins in the table already: loaded by an earlier lookup. */
+	if (pset_count(ptab_file_pins(f)) == 0) {
+		for (i = 0; i < n && !err; i++)
+			err = ptab_pin_load(fs->pins, f, &pins[i], NULL);
+		/* All or none: a partial set would be stored as the whole. */
+		if (err)
+			ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
+		*fresh = !err;
+	}
+	free(pins);
+	*fp = f;
+	return err;
+}
+
+int rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
+{
+	char rel[PATH_MAX];
+	struct ptab_file *f;
+	bool fresh;
+	int err, perr;
+
+	if (!fs->pins)
+		return 0;
+	err = load_fd(fs, in->dev, in->ino, fd, &f, &fresh);
+	if (!f)
+		return err;
+	/* Looked up by name: repair the index if it lost this file. */
+	if (!err && pset_count(ptab_file_pins(f)) && fs->pidx) {
+		perr = pidx_add(fs->pidx, in->dev, in->ino, in->handle,
+				rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0
+					? rel
+					: NULL);
+		/* Not even in memory: the listing would miss the file. */
+		if (perr == -ENOMEM)
+			err = perr;
+		else if (perr)
+			syslog(LOG_WARNING,
+			       "couldn't record inode %llu in the pin index: %s",
+			       (unsigned long long)in->ino, strerror(-perr));
+	}
+	ptab_file_unlock(fs->pins, f);
+	/* New in the table, and maybe in the index: listings are old. */
+	if (fresh)
+		rfs_pins_changed(fs);
+	return err;
+}
+
+void rfs_pins_preload(struct rfs *fs)
+{
+	struct pidx_item *items = NULL;
+	struct ptab_file *f;
+	size_t i, failed = 0;
+	ssize_t n;
+	struct stat st;
+	bool fresh;
+	int fd, err;
+
+	n = fs->pidx && fs->pins ? pidx_items(fs->pidx, &items) : 0;
+	if (n < 0) {
+		syslog(LOG_WARNING, "couldn't preload the pins: %s",
+		       strerror((int)-n));
+		return;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		fd = open_by_handle_at(fs->mount_fd, items[i].fh,
+				       O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ESTALE) /* gone, with its pins */
+				pidx_del(fs->pidx, items[i].dev, items[i].ino);
+			else
+				failed++;
+			continue;
+		}
+		f = NULL;
+		err = fstat(fd, &st) < 0 ? -errno : 0;
+		if (!err)
+			err = load_fd(fs, st.st_dev, st.st_ino, fd, &f, &fresh);
+		if (!err && !f)
+			pidx_del(fs->pidx, items[i].dev, items[i].ino);
+		if (f)
+			ptab_file_unlock(fs->pins, f);
+		failed += err != 0;
+		close(fd);
+	}
+	if (items)
+		pidx_free_items(items, (size_t)n);
+	if (failed)
+		syslog(LOG_WARNING,
+		       "couldn't preload the pins of %zu files: they load when looked up",
+		       failed);
+}
