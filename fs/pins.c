@@ -350,9 +350,10 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	char rel[PATH_MAX];
 	struct ptab_file *f;
 	struct rfs_stab stab;
+	struct rfs_cred cred = { 0 };
 	struct stat st;
 	int fd, err;
-	bool have_rel, stored = false;
+	bool have_rel, store_failed = false;
 
 	if (in->type != S_IFREG)
 		return -EINVAL;
@@ -378,9 +379,12 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	err = rfs_stab_begin(&stab, fd);
 	if (err)
 		goto out;
+	/* Blocks a pin allocates are the caller's to pay for, as a write. */
+	err = rfs_space_enter(fs, in, fuse_req_ctx(req)->uid, &cred);
 	for (i = 0; i < n && !err; i++)
 		err = r[i].all ? rfs_stab_range(&stab, 0, (uint64_t)st.st_size)
 			       : rfs_stab_range(&stab, r[i].off, r[i].len);
+	rfs_cred_leave(&cred);
 	if (err)
 		goto out_stab;
 
@@ -415,7 +419,7 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 			       have_rel ? rel : NULL);
 	if (!err && nadded) {
 		err = rfs_pins_store(fd, ptab_file_pins(f));
-		stored = err != 0;
+		store_failed = err != 0;
 	}
 	if (err) {
 		for (i = 0; i < nadded; i++)
@@ -423,7 +427,7 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 					   NULL);
 		nadded = 0;
 		/* The value may be the new one: put the old one back. */
-		if (stored)
+		if (store_failed)
 			(void)rfs_pins_store(fd, ptab_file_pins(f));
 	}
 	ptab_file_unlock(fs->pins, f);
@@ -439,7 +443,7 @@ out_stab:
 	 * unless a failed store may have left the new pin on disk: then
 	 * the blocks stay, lest a pin come back over holes.
 	 */
-	rfs_stab_end(&stab, err != 0 && !stored);
+	rfs_stab_end(&stab, err != 0 && !store_failed);
 out:
 	close(fd);
 	return err;

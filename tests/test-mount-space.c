@@ -13,6 +13,7 @@
  * mkfs.ext4 or loop devices.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,11 +34,21 @@ struct alloc_op {
 	const char *dir;
 	const char *src; /* a file with data, for copy_file_range */
 	int which;
+	bool mounted; /* dir is in the mount: OP_PIN pins, else fallocates */
 };
 
-enum { OP_FALLOCATE, OP_COPY, OP_TRUNCATE, OP_MKDIR, OP_XATTR, OP_COUNT };
-static const char *const op_names[] = { "fallocate", "copy_file_range",
-					"truncate+write", "mkdir", "xattr" };
+enum {
+	OP_FALLOCATE,
+	OP_COPY,
+	OP_TRUNCATE,
+	OP_MKDIR,
+	OP_XATTR,
+	OP_PIN,
+	OP_COUNT
+};
+static const char *const op_names[] = { "fallocate",	  "copy_file_range",
+					"truncate+write", "mkdir",
+					"xattr",	  "pin of a hole" };
 
 static int alloc_call(void *arg)
 {
@@ -90,6 +101,17 @@ static int alloc_call(void *arg)
 		memset(big, 'x', sizeof(big));
 		res = fsetxattr(fd, "user.big", big, sizeof(big), 0);
 		break;
+	case OP_PIN:
+		/*
+		 * Pinning a hole allocates it: the user pays for it as for
+		 * the fallocate it is natively.
+		 */
+		res = ftruncate(fd, 4 * MIB);
+		if (res == 0 && o->mounted)
+			res = fsetxattr(fd, "user.rdmafs.pin", "0+4M", 4, 0);
+		else if (res == 0)
+			res = fallocate(fd, 0, 0, 4 * MIB);
+		break;
 	}
 	res = res < 0 ? errno : 0;
 	close(fd);
@@ -136,10 +158,10 @@ START_TEST(test_user_stops_at_reserve)
 	ck_assert_int_eq(chmod(bk_path(&m, "n"), 0777), 0);
 	ck_assert_int_eq(chmod(bk_path(&m, "t"), 0777), 0);
 	for (i = 0; i < OP_COUNT; i++) {
-		struct alloc_op on = { bk_path(&m, "n"), bk_path(&m, "src"),
-				       i };
+		struct alloc_op on = { bk_path(&m, "n"), bk_path(&m, "src"), i,
+				       false };
 		struct alloc_op ot = { mnt_path(&m, "t"), mnt_path(&m, "src"),
-				       i };
+				       i, true };
 
 		rn = as_user(TEST_UID, TEST_GID, 022, alloc_call, &on);
 		rt = as_user(TEST_UID, TEST_GID, 022, alloc_call, &ot);
