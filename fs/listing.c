@@ -645,6 +645,12 @@ int rfs_listing_status(fuse_req_t req, struct text *t)
 	return t->err;
 }
 
+void rfs_listing_stale(struct rfs *fs)
+{
+	/* Only the listings depend on it: no parked request to wake. */
+	__atomic_add_fetch(&fs->pin_gen, 1, __ATOMIC_RELEASE);
+}
+
 int rfs_listing_init(struct rfs *fs)
 {
 	struct rfs_listing *l = calloc(1, sizeof(*l));

@@ -47,5 +47,10 @@ void rfs_listing_free(struct rfs *fs);
 int rfs_listing_page(fuse_req_t req, unsigned long page, struct text *t);
 /* user.rdmafs.status; counts are what the caller's listing shows. */
 int rfs_listing_status(fuse_req_t req, struct text *t);
+/*
+ * Who may reach which path changed (a directory's mode, owner or ACL):
+ * listings made before may show a caller a path it can no longer reach.
+ */
+void rfs_listing_stale(struct rfs *fs);
 
 #endif

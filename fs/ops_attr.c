@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ops.h"
+#include "listing.h"
 #include "pins.h"
 
 static int stat_inode(struct rfs *fs, struct rfs_inode *in,
@@ -138,6 +139,10 @@ out:
 		rfs_ifd_put(fs, in);
 	if (err)
 		return (void)fuse_reply_err(req, -err);
+	if (S_ISDIR(in->type) &&
+	    (valid &
+	     (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		rfs_listing_stale(fs);
 	err = stat_inode(fs, in, fi, &st);
 	if (err)
 		return (void)fuse_reply_err(req, -err);
@@ -266,6 +271,15 @@ static ssize_t xa_remove(const char *path, void *arg)
 	return removexattr(path, a->name) < 0 ? -errno : 0;
 }
 
+/* A directory's ACL decides who reaches the paths below it (listing.c). */
+static void acl_changed(fuse_req_t req, fuse_ino_t ino, const char *name,
+			int err)
+{
+	if (!err && S_ISDIR(rfs_inode(req, ino)->type) &&
+	    strncmp(name, "system.posix_acl_", 17) == 0)
+		rfs_listing_stale(rfs_of(req));
+}
+
 void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
@@ -274,11 +288,14 @@ void rfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			     .value = value,
 			     .size = size,
 			     .flags = flags };
+	int err;
 
 	if (rfs_ctl_setxattr(req, rfs_inode(req, ino), name, value, size))
 		return;
 
-	fuse_reply_err(req, (int)-with_path(req, ino, xa_set_as_caller, &a));
+	err = (int)-with_path(req, ino, xa_set_as_caller, &a);
+	acl_changed(req, ino, name, err);
+	fuse_reply_err(req, err);
 }
 
 static void reply_xattr_data(fuse_req_t req, ssize_t n, char *buf, size_t size)
@@ -339,7 +356,11 @@ void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct xa_args a = { .name = name };
 
+	int err;
+
 	if (rfs_ctl_removexattr(req, rfs_inode(req, ino), name))
 		return;
-	fuse_reply_err(req, (int)-with_path(req, ino, xa_remove, &a));
+	err = (int)-with_path(req, ino, xa_remove, &a);
+	acl_changed(req, ino, name, err);
+	fuse_reply_err(req, err);
 }

@@ -508,6 +508,19 @@ static int user_sees(void *arg)
 	return 0;
 }
 
+/* After "chmod 700 pub": only what the group reaches is left. */
+static int user_sees_less(void *arg)
+{
+	char *l = getx(M.mountpoint, PINS);
+
+	CHILD_EXPECT(l != NULL);
+	CHILD_EXPECT(!strstr(l, "pub/"));
+	CHILD_EXPECT(strstr(l, "grp/g all owner=0 "));
+	CHILD_EXPECT(count_lines(l) == 1);
+	free(l);
+	return 0;
+}
+
 static int set_unpin(const char *v)
 {
 	return setxattr(M.mountpoint, UNPIN, v, strlen(v), 0) < 0 ? errno : 0;
@@ -527,9 +540,9 @@ static int user_unpins_by_path(void *arg)
 }
 
 /* Root and a user with the same pins, in dirs of different modes. */
-static void privacy_setup(void)
+static void privacy_setup(const char *opts)
 {
-	mount_with(NULL);
+	mount_with(opts);
 	/* user.* xattrs on the root need write access to it. */
 	ck_assert_int_eq(chmod(M.mountpoint, 0777), 0);
 	ck_assert_int_eq(mkdir(mp("secret"), 0700), 0);
@@ -550,7 +563,7 @@ START_TEST(test_privacy_listing)
 {
 	char *l;
 
-	privacy_setup();
+	privacy_setup(NULL);
 	/* Root's snapshot first, so that a shared one would be reused. */
 	l = listing();
 	ck_assert_uint_eq(count_lines(l), 4);
@@ -567,6 +580,20 @@ START_TEST(test_privacy_listing)
 }
 END_TEST
 
+/*
+ * A view is not reused after a directory above a pinned file lost the
+ * caller's access, however long the mount caches attributes.
+ */
+START_TEST(test_privacy_after_chmod)
+{
+	privacy_setup("cache=always");
+	ck_assert_int_eq(as_user(user_sees, NULL), 0);
+	ck_assert_int_eq(chmod(mp("pub"), 0700), 0);
+	ck_assert_int_eq(as_user(user_sees_less, NULL), 0);
+	ck_assert_int_eq(mnt_teardown(&M), 0);
+}
+END_TEST
+
 START_TEST(test_privacy_unpin_path)
 {
 	static const char *const hidden[] = {
@@ -577,7 +604,7 @@ START_TEST(test_privacy_unpin_path)
 	};
 	size_t i;
 
-	privacy_setup();
+	privacy_setup(NULL);
 	ck_assert_int_eq(as_user(user_unpins_by_path, NULL), 0);
 	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
 		ck_assert_msg(set_unpin(hidden[i]) == ENOENT, "%s: %s",
@@ -605,6 +632,7 @@ int main(void)
 	tcase_add_test(tc, test_listing_out_of_descriptors);
 	tcase_add_test(tc, test_long_path_listed);
 	tcase_add_test(tc, test_privacy_listing);
+	tcase_add_test(tc, test_privacy_after_chmod);
 	tcase_add_test(tc, test_privacy_unpin_path);
 	tcase_set_timeout(tc, 90);
 	suite_add_tcase(s, tc);
