@@ -69,9 +69,10 @@ int mnt_start(struct mnt *m, const char *opts);
 int mnt_backing_shutdown(const struct mnt *m);
 
 /*
- * Unmounts the backing XFS and mounts its image again (log recovery
- * replays what reached the device).  The daemon must be stopped.
- * Returns 0 or -errno.
+ * Unmounts the backing XFS and mounts its image again, on the same loop
+ * device when it can (the index of pinned files records device numbers);
+ * log recovery replays what reached the device.  The daemon must be
+ * stopped.  Returns 0 or -errno.
  */
 int mnt_backing_remount(struct mnt *m);
 
