@@ -286,6 +286,7 @@ static int setup(struct rfs *fs)
 static int open_audit(struct rfs *fs)
 {
 	const char *log = fs->o.audit_log;
+	char bad[PATH_MAX];
 
 	fs->audit = audit_open(log, 0);
 	if (fs->audit)
@@ -297,6 +298,15 @@ static int open_audit(struct rfs *fs)
 	else if (errno == EINVAL)
 		fprintf(stderr, "rdmafs: audit_log %s is not a regular file\n",
 			log);
+	else if (errno == EPERM)
+		fprintf(stderr,
+			"rdmafs: audit_log %s must be a file of uid %u with one link, writable only by its owner: remove it, or chown %u and chmod 0640 it\n",
+			log, (unsigned int)geteuid(), (unsigned int)geteuid());
+	else if (errno == EACCES &&
+		 audit_unsafe_dir(log, bad, sizeof(bad)) == -EACCES)
+		fprintf(stderr,
+			"rdmafs: audit_log %s: directory %s can be written by others or is not root's: they could replace the log; put it in a directory only root (or uid %u) can write\n",
+			log, bad, (unsigned int)geteuid());
 	else
 		fprintf(stderr, "rdmafs: couldn't open the audit log %s: %s\n",
 			log ? log : "(syslog)", strerror(errno));
@@ -324,7 +334,11 @@ static char *escape_opt(const char *prefix, const char *val)
 
 static void add_mount_opts(struct fuse_args *args, struct rfs *fs)
 {
-	char *fsname = escape_opt("-ofsname=", fs->o.backing);
+	/*
+	 * The full path: a remount compares it with the BACKING it is given
+	 * (remount.c), whatever the directory the daemon was started in.
+	 */
+	char *fsname = escape_opt("-ofsname=", fs->backing_real);
 
 	/*
 	 * libfuse mounts nosuid,nodev unless told otherwise; rdmafs stands in
@@ -354,13 +368,14 @@ int main(int argc, char *argv[])
 	fs.root_fd = -1;
 	fs.mount_fd = -1;
 	fs.lock_fd = -1;
+	fs.dev_lock_fd = -1;
 	/* Modes arrive already masked by the caller's umask. */
 	umask(0);
 
 	if (rfs_parse_opts(&args, &fs.o, &fs.pol) < 0)
 		goto out_args;
 	if (fs.o.remount) {
-		ret = rfs_remount(&fs.o, &args);
+		ret = rfs_remount(&fs.o, &fs.pol, &args, argc, argv);
 		goto out_args;
 	}
 	if (check_paths(&fs.o) < 0)
@@ -428,8 +443,7 @@ out_fs:
 	fdc_destroy(&fs.fdc);
 	audit_close(fs.audit);
 	/* Last: the next daemon may start once the mount is gone. */
-	if (fs.lock_fd >= 0)
-		close(fs.lock_fd);
+	rfs_instance_unlock(&fs);
 out_args:
 	free(fs.backing_real);
 	rfs_free_opts(&fs.o);

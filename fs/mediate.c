@@ -33,6 +33,7 @@ struct rfs_mediator {
 	pthread_t thread;
 	bool running, stopping;
 	struct rfs_med *parked;
+	pthread_rwlock_t gate; /* see rfs_gate_enter() in mediate.h */
 	uint64_t refused, deferred, broken, audited, copied;
 };
 
@@ -124,11 +125,18 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 		record(fs, m, "interrupted", EINTR, waited, NULL, 0);
 		return finish(m, -EINTR);
 	}
+	/*
+	 * From "no pin left" (or the break) to the operation's end, as in
+	 * the handlers: a pin made meanwhile would be cut.
+	 */
+	rfs_gate_enter(fs);
 	if (!still_pinned(fs, m)) {
 		record(fs, m, "done", 0, waited, NULL, 0);
-		return finish(m, 0);
+		finish(m, 0);
+		return rfs_gate_leave(fs);
 	}
 	if (!m->breaking) {
+		rfs_gate_leave(fs);
 		record(fs, m, "timeout", ETXTBSY, waited, NULL, 0);
 		return finish(m, -ETXTBSY);
 	}
@@ -140,6 +148,7 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 	count(&fs->med->broken);
 	record(fs, m, "break", 0, waited, revoked, n);
 	finish(m, 0);
+	rfs_gate_leave(fs);
 }
 
 static void *mediator(void *arg)
@@ -197,11 +206,21 @@ int rfs_mediate_start(struct rfs *fs)
 {
 	struct rfs_mediator *md = calloc(1, sizeof(*md));
 	pthread_condattr_t ca;
+	pthread_rwlockattr_t ra;
 	int err;
 
 	if (!md)
 		return -ENOMEM;
 	pthread_mutex_init(&md->lock, NULL);
+	/*
+	 * Writers first: with glibc's default a steady stream of truncates
+	 * from several threads would keep a pin out for ever.
+	 */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(
+		&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&md->gate, &ra);
+	pthread_rwlockattr_destroy(&ra);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&md->cond, &ca);
@@ -237,8 +256,29 @@ void rfs_mediate_stop(struct rfs *fs)
 	}
 	pthread_cond_destroy(&md->cond);
 	pthread_mutex_destroy(&md->lock);
+	pthread_rwlock_destroy(&md->gate);
 	free(md);
 	fs->med = NULL;
+}
+
+void rfs_gate_enter(struct rfs *fs)
+{
+	pthread_rwlock_rdlock(&fs->med->gate);
+}
+
+void rfs_gate_leave(struct rfs *fs)
+{
+	pthread_rwlock_unlock(&fs->med->gate);
+}
+
+void rfs_gate_lock_pin(struct rfs *fs)
+{
+	pthread_rwlock_wrlock(&fs->med->gate);
+}
+
+void rfs_gate_unlock_pin(struct rfs *fs)
+{
+	pthread_rwlock_unlock(&fs->med->gate);
 }
 
 void rfs_mediate_kick(struct rfs *fs)

@@ -79,6 +79,27 @@ void rfs_mediate(struct rfs *fs, struct rfs_med *m);
 void rfs_mediate_fail(struct rfs *fs, struct rfs_med *m, int err,
 		      const char *reason);
 
+/*
+ * The layout gate (issue 7): closes the window between a mediated
+ * handler's "is this range pinned?" and its plain operation.  Every
+ * handler of a mediated class (truncate, O_TRUNC open and create,
+ * fallocate punch/zero/collapse/insert, copy_file_range, unlink and
+ * rename) holds it shared from that check until the operation has
+ * returned, the no-pins fast path included; the mediator holds it shared
+ * while it performs a parked request.  A pin takes it exclusive only to
+ * verify its range's block map and insert itself in the pin table, so an
+ * acknowledged pin never meets a layout change that decided "not pinned"
+ * before it.  A parked request does not hold it while parked.
+ *
+ * Writer-preferring and not recursive: never take it shared twice in one
+ * thread, and never wait for the kernel, a parked request or a pin
+ * table file lock's holder's gate while holding it.
+ */
+void rfs_gate_enter(struct rfs *fs);
+void rfs_gate_leave(struct rfs *fs);
+void rfs_gate_lock_pin(struct rfs *fs);
+void rfs_gate_unlock_pin(struct rfs *fs);
+
 /* The status lines of the policy and counters. */
 void rfs_mediate_status(struct rfs *fs, char *buf, size_t size);
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The operations that can change a file's block map (DESIGN §3): each
- * handler works out which range of which inode it would touch, and when
- * that range may be pinned hands the request to rfs_mediate() with what
- * it needs to be performed later.  Everything else goes straight to the
- * plain handler (rfs_*_now), at the cost of one lock-free check.
+ * The operations that can change a file's block map (DESIGN §3; unlink
+ * and rename are in mediated_names.c): each handler works out which range
+ * of which inode it would touch, and when that range may be pinned hands
+ * the request to rfs_mediate() with what it needs to be performed later.  Everything else goes straight to the
+ * plain handler (rfs_*_now), at the cost of one lock-free check and the
+ * layout gate taken shared (mediate.h), held from the check until the
+ * plain operation has returned so that no pin can slip in between.
  *
  * A parked request keeps what it refers to alive: the kernel holds the
  * open files of a request until it is answered, and the inode and
@@ -26,38 +28,22 @@
 #include <unistd.h>
 
 #include "mediate.h"
+#include "mediated_ops.h"
 #include "ops.h"
-#include "pinindex.h"
 #include "pins.h"
 #include "rdmafs/pintable.h"
 
 #define COPY_CHUNK (1u << 20)
 
-struct med_args {
-	struct rfs_inode *in, *dir; /* held descriptors (may be NULL) */
-	fuse_ino_t ino, ino2;
-	struct stat attr;
-	int valid;
-	struct fuse_file_info fi, fi2;
-	bool has_fi;
-	int mode;
-	off_t off, off2, len;
-	size_t size;
-	int flags;
-	char *name, *name2;
-	fuse_ino_t parent2;
-	struct fuse_entry_param e; /* create: the entry to answer with */
-};
-
-static bool pinned(struct rfs *fs, struct rfs_inode *in, uint64_t off,
-		   uint64_t len)
+bool rfs_med_pinned(struct rfs *fs, struct rfs_inode *in, uint64_t off,
+		    uint64_t len)
 {
 	return in->type == S_IFREG &&
 	       ptab_has_overlap(fs->pins, in->dev, in->ino, off, len);
 }
 
-static struct rfs_med *med_new(fuse_req_t req, enum pol_class cls,
-			       const char *op, rfs_med_finish_fn fin)
+struct rfs_med *rfs_med_new(fuse_req_t req, enum pol_class cls, const char *op,
+			    rfs_med_finish_fn fin)
 {
 	struct rfs_med *m = calloc(1, sizeof(*m));
 	struct med_args *a = calloc(1, sizeof(*a));
@@ -76,9 +62,8 @@ static struct rfs_med *med_new(fuse_req_t req, enum pol_class cls,
 	return m;
 }
 
-/* What is known of a request before it is mediated: for a refusal. */
-static struct rfs_med describe(fuse_req_t req, enum pol_class cls,
-			       const char *op, struct rfs_inode *in)
+struct rfs_med rfs_med_describe(fuse_req_t req, enum pol_class cls,
+				const char *op, struct rfs_inode *in)
 {
 	struct rfs_med d = {
 		.req = req,
@@ -96,8 +81,7 @@ static struct rfs_med describe(fuse_req_t req, enum pol_class cls,
 	return d;
 }
 
-/* Releases what a med_args holds. */
-static void args_free(struct rfs *fs, struct rfs_med *m)
+void rfs_med_args_free(struct rfs *fs, struct rfs_med *m)
 {
 	struct med_args *a = m->args;
 
@@ -124,11 +108,11 @@ static void finish_setattr(struct rfs_med *m, int err)
 	else
 		rfs_setattr_now(m->req, a->ino, &a->attr, a->valid,
 				a->has_fi ? &a->fi : NULL);
-	args_free(fs, m);
+	rfs_med_args_free(fs, m);
 }
 
-void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
-		 struct fuse_file_info *fi)
+static void setattr_gated(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int valid, struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
@@ -144,9 +128,9 @@ void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	 */
 	if (!(valid & FUSE_SET_ATTR_SIZE) || in->type != S_IFREG ||
 	    attr->st_size < 0 || !rfs_pins_any(fs) ||
-	    !pinned(fs, in, size, UINT64_MAX - size))
+	    !rfs_med_pinned(fs, in, size, UINT64_MAX - size))
 		return rfs_setattr_now(req, ino, attr, valid, fi);
-	d = describe(req, POL_TRUNCATE, "truncate", in);
+	d = rfs_med_describe(req, POL_TRUNCATE, "truncate", in);
 	d.off = size;
 	d.len = UINT64_MAX - size;
 	fd = rfs_ifd_get(fs, in);
@@ -160,11 +144,12 @@ void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 		return rfs_ifd_put(fs, in);
 	}
 	if (attr->st_size >= st.st_size ||
-	    !pinned(fs, in, size, (uint64_t)(st.st_size - attr->st_size))) {
+	    !rfs_med_pinned(fs, in, size,
+			    (uint64_t)(st.st_size - attr->st_size))) {
 		rfs_ifd_put(fs, in);
 		return rfs_setattr_now(req, ino, attr, valid, fi);
 	}
-	m = med_new(req, POL_TRUNCATE, "truncate", finish_setattr);
+	m = rfs_med_new(req, POL_TRUNCATE, "truncate", finish_setattr);
 	if (!m) {
 		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
 		return rfs_ifd_put(fs, in);
@@ -186,6 +171,19 @@ void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	rfs_mediate(fs, m);
 }
 
+void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+		 struct fuse_file_info *fi)
+{
+	struct rfs *fs = rfs_of(req);
+
+	if (!(valid & FUSE_SET_ATTR_SIZE) ||
+	    rfs_inode(req, ino)->type != S_IFREG)
+		return rfs_setattr_now(req, ino, attr, valid, fi);
+	rfs_gate_enter(fs);
+	setattr_gated(req, ino, attr, valid, fi);
+	rfs_gate_leave(fs);
+}
+
 /* ---- truncate: open with O_TRUNC ---- */
 
 static void finish_open(struct rfs_med *m, int err)
@@ -197,10 +195,11 @@ static void finish_open(struct rfs_med *m, int err)
 		fuse_reply_err(m->req, -err);
 	else
 		rfs_open_now(m->req, a->ino, &a->fi);
-	args_free(fs, m);
+	rfs_med_args_free(fs, m);
 }
 
-void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void open_gated(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
@@ -210,9 +209,9 @@ void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int fd, err;
 
 	if (!(fi->flags & O_TRUNC) || in->type != S_IFREG ||
-	    !rfs_pins_any(fs) || !pinned(fs, in, 0, UINT64_MAX))
+	    !rfs_pins_any(fs) || !rfs_med_pinned(fs, in, 0, UINT64_MAX))
 		return rfs_open_now(req, ino, fi);
-	d = describe(req, POL_TRUNCATE, "truncate", in);
+	d = rfs_med_describe(req, POL_TRUNCATE, "truncate", in);
 	d.len = UINT64_MAX;
 	fd = rfs_ifd_get(fs, in);
 	if (fd < 0)
@@ -224,11 +223,12 @@ void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rfs_mediate_fail(fs, &d, err, "couldn't read the file's size");
 		return rfs_ifd_put(fs, in);
 	}
-	if (st.st_size == 0 || !pinned(fs, in, 0, (uint64_t)st.st_size)) {
+	if (st.st_size == 0 ||
+	    !rfs_med_pinned(fs, in, 0, (uint64_t)st.st_size)) {
 		rfs_ifd_put(fs, in);
 		return rfs_open_now(req, ino, fi);
 	}
-	m = med_new(req, POL_TRUNCATE, "truncate", finish_open);
+	m = rfs_med_new(req, POL_TRUNCATE, "truncate", finish_open);
 	if (!m) {
 		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
 		return rfs_ifd_put(fs, in);
@@ -243,6 +243,21 @@ void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	m->len = (uint64_t)st.st_size;
 	m->path_fd = fd;
 	rfs_mediate(fs, m);
+}
+
+void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = rfs_of(req);
+
+	/*
+	 * Only regular files: an open of a FIFO waits for its other end,
+	 * and must not hold the gate meanwhile.
+	 */
+	if (!(fi->flags & O_TRUNC) || rfs_inode(req, ino)->type != S_IFREG)
+		return rfs_open_now(req, ino, fi);
+	rfs_gate_enter(fs);
+	open_gated(req, ino, fi);
+	rfs_gate_leave(fs);
 }
 
 /* ---- truncate: create with O_TRUNC over an existing file ---- */
@@ -326,15 +341,16 @@ static void finish_create(struct rfs_med *m, int err)
 	} else {
 		truncate_created(m->req, &a->e, &a->fi, m->path_fd, a->flags);
 	}
-	args_free(fs, m);
+	rfs_med_args_free(fs, m);
 }
 
-void rfs_create_existing(fuse_req_t req, struct rfs_inode *dir,
-			 const char *name, struct fuse_file_info *fi, int fd,
-			 int flags)
+static void create_existing_gated(fuse_req_t req, struct rfs_inode *dir,
+				  const char *name, struct fuse_file_info *fi,
+				  int fd, int flags)
 {
 	struct rfs *fs = rfs_of(req);
-	struct rfs_med *m, d = describe(req, POL_TRUNCATE, "truncate", NULL);
+	struct rfs_med *m,
+		d = rfs_med_describe(req, POL_TRUNCATE, "truncate", NULL);
 	struct fuse_entry_param e;
 	struct rfs_inode *in;
 	struct med_args *a;
@@ -377,9 +393,9 @@ void rfs_create_existing(fuse_req_t req, struct rfs_inode *dir,
 				 "the name changed while it was opened");
 		goto out_forget;
 	}
-	if (st.st_size == 0 || !pinned(fs, in, 0, (uint64_t)st.st_size))
+	if (st.st_size == 0 || !rfs_med_pinned(fs, in, 0, (uint64_t)st.st_size))
 		return truncate_created(req, &e, fi, fd, flags);
-	m = med_new(req, POL_TRUNCATE, "truncate", finish_create);
+	m = rfs_med_new(req, POL_TRUNCATE, "truncate", finish_create);
 	if (!m) {
 		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
 		goto out_forget;
@@ -400,6 +416,18 @@ out_forget:
 	close(fd);
 }
 
+void rfs_create_existing(fuse_req_t req, struct rfs_inode *dir,
+			 const char *name, struct fuse_file_info *fi, int fd,
+			 int flags)
+{
+	struct rfs *fs = rfs_of(req);
+
+	/* @fd is open already: the reopen with O_TRUNC waits for nobody. */
+	rfs_gate_enter(fs);
+	create_existing_gated(req, dir, name, fi, fd, flags);
+	rfs_gate_leave(fs);
+}
+
 /* ---- punch: fallocate ---- */
 
 static void finish_fallocate(struct rfs_med *m, int err)
@@ -412,16 +440,20 @@ static void finish_fallocate(struct rfs_med *m, int err)
 	else
 		rfs_fallocate_now(m->req, a->ino, a->mode, a->off, a->len,
 				  &a->fi);
-	args_free(fs, m);
+	rfs_med_args_free(fs, m);
 }
 
-void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
-		   off_t length, struct fuse_file_info *fi)
+#define FALLOC_LAYOUT                                  \
+	(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | \
+	 FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
+
+static void fallocate_gated(fuse_req_t req, fuse_ino_t ino, int mode,
+			    off_t offset, off_t length,
+			    struct fuse_file_info *fi)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
-	const int layout = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
-			   FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE;
+	const int layout = FALLOC_LAYOUT;
 	uint64_t len = (uint64_t)length;
 	struct rfs_med *m;
 	struct med_args *a;
@@ -430,11 +462,12 @@ void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
 		len = UINT64_MAX - (uint64_t)offset;
 	if (!(mode & layout) || offset < 0 || length <= 0 ||
-	    !rfs_pins_any(fs) || !pinned(fs, in, (uint64_t)offset, len))
+	    !rfs_pins_any(fs) || !rfs_med_pinned(fs, in, (uint64_t)offset, len))
 		return rfs_fallocate_now(req, ino, mode, offset, length, fi);
-	m = med_new(req, POL_PUNCH, "punch", finish_fallocate);
+	m = rfs_med_new(req, POL_PUNCH, "punch", finish_fallocate);
 	if (!m) {
-		struct rfs_med d = describe(req, POL_PUNCH, "punch", in);
+		struct rfs_med d =
+			rfs_med_describe(req, POL_PUNCH, "punch", in);
 
 		d.off = (uint64_t)offset;
 		d.len = len;
@@ -453,6 +486,19 @@ void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	m->len = len;
 	m->path_fd = rfs_file_of(fi)->fd;
 	rfs_mediate(fs, m);
+}
+
+void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		   off_t length, struct fuse_file_info *fi)
+{
+	struct rfs *fs = rfs_of(req);
+
+	/* Allocating (mode 0, KEEP_SIZE, UNSHARE) moves no pinned block. */
+	if (!(mode & FALLOC_LAYOUT))
+		return rfs_fallocate_now(req, ino, mode, offset, length, fi);
+	rfs_gate_enter(fs);
+	fallocate_gated(req, ino, mode, offset, length, fi);
+	rfs_gate_leave(fs);
 }
 
 /* ---- reflink: copy_file_range ---- */
@@ -517,13 +563,13 @@ static void finish_copy(struct rfs_med *m, int err)
 		rfs_copy_file_range_now(m->req, a->ino, a->off, &a->fi, a->ino2,
 					a->off2, &a->fi2, a->size, a->flags);
 	}
-	args_free(fs, m);
+	rfs_med_args_free(fs, m);
 }
 
-void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
-			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
-			 off_t off_out, struct fuse_file_info *fi_out,
-			 size_t len, int flags)
+static void copy_gated(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+		       struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+		       off_t off_out, struct fuse_file_info *fi_out, size_t len,
+		       int flags)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *src = rfs_inode(req, ino_in);
@@ -532,14 +578,15 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	struct med_args *a;
 
 	if (!len || !rfs_pins_any(fs) ||
-	    (!pinned(fs, src, (uint64_t)off_in, len) &&
-	     !pinned(fs, dst, (uint64_t)off_out, len)))
+	    (!rfs_med_pinned(fs, src, (uint64_t)off_in, len) &&
+	     !rfs_med_pinned(fs, dst, (uint64_t)off_out, len)))
 		return rfs_copy_file_range_now(req, ino_in, off_in, fi_in,
 					       ino_out, off_out, fi_out, len,
 					       flags);
-	m = med_new(req, POL_REFLINK, "reflink", finish_copy);
+	m = rfs_med_new(req, POL_REFLINK, "reflink", finish_copy);
 	if (!m) {
-		struct rfs_med d = describe(req, POL_REFLINK, "reflink", dst);
+		struct rfs_med d =
+			rfs_med_describe(req, POL_REFLINK, "reflink", dst);
 
 		d.off = (uint64_t)off_out;
 		d.len = len;
@@ -560,7 +607,7 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	 * range; the destination when both are (its extents get replaced).
 	 */
 	m->has2 = true;
-	if (pinned(fs, dst, (uint64_t)off_out, len)) {
+	if (rfs_med_pinned(fs, dst, (uint64_t)off_out, len)) {
 		m->dev = dst->dev;
 		m->ino = dst->ino;
 		m->off = (uint64_t)off_out;
@@ -583,177 +630,20 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	rfs_mediate(fs, m);
 }
 
-/* ---- unlink: the last name of a pinned file ---- */
-
 /*
- * Whether @name in @dir (open as @dfd) is the last name of a pinned file:
- * 1 with @st filled, 0 when not (or when there is no such name: the plain
- * operation says so), -errno when that cannot be told.
+ * The kernel locks only the destination inode for a copy: a pin of the
+ * source through setxattr is not serialised with it, and only the gate
+ * keeps a reflink from sharing a range being pinned.
  */
-static int last_name_pinned(struct rfs *fs, struct rfs_inode *dir, int dfd,
-			    const char *name, struct stat *st)
-{
-	struct fuse_entry_param e;
-	int err;
-
-	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT || errno == ENAMETOOLONG ? 0 : -errno;
-	if (!S_ISREG(st->st_mode) || st->st_nlink != 1)
-		return 0;
-	if (ptab_has_overlap(fs->pins, st->st_dev, st->st_ino, 0, UINT64_MAX))
-		return 1;
-	/*
-	 * The index knows the file has pins the table has not loaded: a
-	 * rename may replace a name the kernel had cached as absent (the
-	 * file was put there behind the mount's back), never looked up.
-	 * The lookup loads them.
-	 */
-	if (!fs->pidx || !pidx_has(fs->pidx, st->st_dev, st->st_ino))
-		return 0;
-	err = rfs_do_lookup(fs, dir, name, &e);
-	if (err)
-		return err;
-	rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)e.ino, 1);
-	return ptab_has_overlap(fs->pins, st->st_dev, st->st_ino, 0,
-				UINT64_MAX);
-}
-
-/* An O_PATH descriptor of @name, giving up idle cached ones if need be. */
-static int open_path(struct rfs *fs, int dfd, const char *name)
-{
-	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0 && fdc_is_exhausted(-errno)) {
-		fdc_shrink(&fs->fdc, 0);
-		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	}
-	return fd < 0 ? -errno : fd;
-}
-
-static void finish_unlink(struct rfs_med *m, int err)
-{
-	struct rfs *fs = rfs_of(m->req);
-	struct med_args *a = m->args;
-
-	if (err)
-		fuse_reply_err(m->req, -err);
-	else if (a->name2)
-		rfs_rename_now(m->req, a->ino, a->name, a->parent2, a->name2,
-			       (unsigned int)a->flags);
-	else
-		rfs_unlink_now(m->req, a->ino, a->name);
-	args_free(fs, m);
-}
-
-static void mediate_name(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 fuse_ino_t newparent, const char *newname,
-			 unsigned int flags)
+void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			 off_t off_out, struct fuse_file_info *fi_out,
+			 size_t len, int flags)
 {
 	struct rfs *fs = rfs_of(req);
-	bool rename = newname != NULL;
-	struct rfs_inode *dir = rfs_inode(req, rename ? newparent : parent);
-	const char *victim = rename ? newname : name;
-	struct rfs_med *m, d = describe(req, POL_UNLINK, "unlink", NULL);
-	struct med_args *a;
-	struct stat st;
-	int dfd, fd, r;
 
-	d.len = UINT64_MAX;
-	if (rfs_hidden_name(fs, dir, victim))
-		goto plain;
-	dfd = rfs_ifd_get(fs, dir);
-	if (dfd < 0)
-		return rfs_mediate_fail(
-			fs, &d, dfd,
-			"couldn't open the directory to check the file's pins");
-	d.name = victim;
-	d.dir_fd = dfd;
-	memset(&st, 0, sizeof(st));
-	r = last_name_pinned(fs, dir, dfd, victim, &st);
-	d.dev = st.st_dev;
-	d.ino = st.st_ino;
-	if (r < 0)
-		rfs_mediate_fail(fs, &d, r,
-				 "couldn't tell whether the file is pinned");
-	if (r <= 0) {
-		rfs_ifd_put(fs, dir);
-		if (r < 0)
-			return;
-		goto plain;
-	}
-	fd = open_path(fs, dfd, victim);
-	if (fd < 0) {
-		rfs_mediate_fail(fs, &d, fd, "couldn't open the pinned file");
-		return rfs_ifd_put(fs, dir);
-	}
-	m = med_new(req, POL_UNLINK, "unlink", finish_unlink);
-	if (!m) {
-		d.path_fd = fd;
-		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
-		close(fd);
-		return rfs_ifd_put(fs, dir);
-	}
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->off = 0;
-	m->len = UINT64_MAX;
-	m->path_fd = fd;
-	a = m->args;
-	a->dir = dir;
-	a->ino = parent;
-	a->name = strdup(name);
-	a->parent2 = newparent;
-	a->name2 = rename ? strdup(newname) : NULL;
-	a->flags = (int)flags;
-	if (!a->name || (rename && !a->name2)) {
-		rfs_mediate_fail(fs, m, -ENOMEM, "out of memory");
-		if (!a->name)
-			close(fd);
-		args_free(fs, m);
-		return free(m);
-	}
-	rfs_mediate(fs, m);
-	return;
-
-plain:
-	if (rename)
-		return rfs_rename_now(req, parent, name, newparent, newname,
-				      flags);
-	rfs_unlink_now(req, parent, name);
-}
-
-/*
- * Pins may exist in the mount: in the table, or only in the index, for
- * files not looked up since the mount.  The kernel may take a name for
- * the file it saw there before one of those was moved over it behind the
- * mount's back, and unlink it by that name.
- */
-static bool pins_maybe(struct rfs *fs)
-{
-	bool any;
-
-	if (rfs_pins_any(fs) || !fs->pidx)
-		return rfs_pins_any(fs);
-	pthread_mutex_lock(&fs->pidx->lock);
-	any = fs->pidx->live > 0;
-	pthread_mutex_unlock(&fs->pidx->lock);
-	return any;
-}
-
-void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	if (!pins_maybe(rfs_of(req)))
-		return rfs_unlink_now(req, parent, name);
-	mediate_name(req, parent, name, 0, NULL, 0);
-}
-
-void rfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		fuse_ino_t newparent, const char *newname, unsigned int flags)
-{
-	/* RENAME_NOREPLACE and RENAME_EXCHANGE keep every inode's names. */
-	if ((flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
-	    !pins_maybe(rfs_of(req)))
-		return rfs_rename_now(req, parent, name, newparent, newname,
-				      flags);
-	mediate_name(req, parent, name, newparent, newname, flags);
+	rfs_gate_enter(fs);
+	copy_gated(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len,
+		   flags);
+	rfs_gate_leave(fs);
 }

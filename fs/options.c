@@ -131,7 +131,8 @@ void rfs_usage(const char *prog)
 	       "                              [4096, at most max_pins]\n"
 	       "  -o remount                  change a live mount's ro/rw, atime,\n"
 	       "                              nosuid, nodev, noexec and exit (as\n"
-	       "                              mount -o remount runs it)\n"
+	       "                              mount -o remount runs it); rdmafs\n"
+	       "                              options must equal the live ones\n"
 	       "\n"
 	       "Other -o options go to FUSE: allow_other, ro, ... (see fuse(8)).\n",
 	       prog);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pinindex.h"
+#include "storedir.h"
 
 #define LOG "index"
 #define LOG_TMP "index.tmp"
@@ -221,7 +222,9 @@ static void replay(struct pidx *x)
 	unsigned long long dev, ino;
 	int type, fd, k;
 
-	fd = line && hint ? openat(x->dirfd, LOG, O_RDONLY | O_CLOEXEC) : -1;
+	fd = line && hint
+		     ? openat(x->dirfd, LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+		     : -1;
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
 		if (fd >= 0)
@@ -258,7 +261,8 @@ static void compact(struct pidx *x)
 
 	if (!line)
 		return;
-	fd = openat(x->dirfd, LOG_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	fd = openat(x->dirfd, LOG_TMP,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd < 0) {
 		free(line);
@@ -297,6 +301,29 @@ static void sync_dir(int fd)
 	}
 }
 
+/*
+ * A file in the store that is not plainly ours (a hard link or symlink
+ * planted while the directory was open to others) is unlinked, never
+ * appended to or truncated: its name goes, the file it shares stays.
+ */
+static void drop_foreign(struct pidx *x)
+{
+	static const char *const names[] = { LOG, LOG_TMP };
+	size_t i;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		fd = openat(x->dirfd, names[i],
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 || rfs_private_file_ok(fd, names[i]) < 0 || i == 1)
+			unlinkat(x->dirfd, names[i], 0);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 int pidx_open(struct pidx *x, int root_fd)
 {
 	bool created;
@@ -308,18 +335,20 @@ int pidx_open(struct pidx *x, int root_fd)
 	x->buckets = calloc(x->nbuckets, sizeof(*x->buckets));
 	if (!x->buckets)
 		return -ENOMEM;
-	created = mkdirat(root_fd, PIDX_DIR, 0700) == 0;
-	if (!created && errno != EEXIST)
+	/* Checked like the instance lock's directory (storedir.c). */
+	x->dirfd = rfs_private_dir(root_fd, PIDX_DIR, "BACKING/" PIDX_DIR,
+				   &created);
+	if (x->dirfd < 0) {
+		errno = -x->dirfd;
 		goto unavailable;
-	x->dirfd = openat(root_fd, PIDX_DIR,
-			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (x->dirfd < 0)
-		goto unavailable;
+	}
+	drop_foreign(x);
 	replay(x);
 	if (x->lines > 2 * x->live + 64)
 		compact(x);
-	x->logfd = openat(x->dirfd, LOG,
-			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	x->logfd = openat(
+		x->dirfd, LOG,
+		O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	/*
 	 * The synced appends need the log's own name on the device, and
 	 * the directory's in the backing root when it is new.
@@ -416,7 +445,7 @@ void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
 				close(x->logfd);
 			x->logfd = openat(x->dirfd, LOG,
 					  O_WRONLY | O_APPEND | O_CREAT |
-						  O_CLOEXEC,
+						  O_NOFOLLOW | O_CLOEXEC,
 					  0600);
 		}
 	}

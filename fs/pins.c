@@ -2,13 +2,16 @@
 /*
  * The control xattrs (doc/pins.md).
  *
- * A pin change runs in this order, so that a failure leaves nothing
- * half-done: parse; check the ranges against the file; make their block
- * map stable (slow I/O, before any lock); then, under the file's lock in
- * the pin table, add the pins, record the file in the index (synced),
- * and store the file's whole persistent set in its backing xattr
- * (synced: pinstore_io.c); if storing fails, the pins are taken back
- * out.  The mount-wide listing and status are in listing.c.
+ * A pin runs in this order, so that a failure leaves nothing half-done:
+ * parse; check the ranges against the file; make their block map stable
+ * (slow I/O, before any lock); take the layout gate (mediate.h) and check
+ * the map again, since a layout change that checked "not pinned" may
+ * have been in flight (stab_gated()); under the gate and the file's lock
+ * in the pin table, add the pins; then, with the file's lock only,
+ * record the file in the index (synced) and store the file's whole
+ * persistent set in its backing xattr (synced: pinstore_io.c); if
+ * storing fails, the pins are taken back out.  Unpinning is in unpin.c,
+ * the mount-wide listing and status in listing.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
-#include <linux/openat2.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +33,6 @@
 #include "pinstore_io.h"
 #include "rdmafs/audit.h"
 #include "rdmafs/identity.h"
-#include "rdmafs/pathesc.h"
 #include "rdmafs/pinstore.h"
 #include "rdmafs/pintable.h"
 #include "rdmafs/range.h"
@@ -128,9 +128,8 @@ int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
 	return 0;
 }
 
-/* Records a pin change (DESIGN §5): syslog, and the JSON file if set. */
-static void record_pin(fuse_req_t req, const char *event, const char *op,
-		       const char *path, const struct pin *p)
+void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
+		    const char *path, const struct pin *p)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct rfs *fs = rfs_of(req);
@@ -329,14 +328,97 @@ static bool has_same(const struct pset *s, const struct pin *key)
 	return c.found;
 }
 
-/* True when a pin of anyone has exactly the range and holder of @key. */
-static bool has_range(const struct pset *s, const struct pin *key)
+/* The size of the file of @fd, when every range of @r lies within it. */
+static int ranges_within(int fd, const struct rng *r, size_t n, uint64_t *size)
 {
-	struct same_ctx c = { .key = key, .any_owner = true };
+	struct stat st;
+	size_t i;
 
-	pset_overlaps(s, key->off, key->all ? UINT64_MAX : key->len, same_one,
-		      &c);
-	return c.found;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		if (!rng_within(&r[i], (uint64_t)st.st_size))
+			return -EINVAL;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Stabilises every range of @r (`all`: up to @size), at the caller's cost. */
+static int stab_ranges(fuse_req_t req, struct rfs_inode *in,
+		       struct rfs_stab *stab, const struct rng *r, size_t n,
+		       uint64_t size)
+{
+	struct rfs_cred cred = { 0 };
+	size_t i;
+	/* Blocks a pin allocates are the caller's to pay for, as a write. */
+	int err =
+		rfs_space_enter(rfs_of(req), in, fuse_req_ctx(req)->uid, &cred);
+
+	for (i = 0; i < n && !err; i++)
+		err = r[i].all ? rfs_stab_range(stab, 0, size)
+			       : rfs_stab_range(stab, r[i].off, r[i].len);
+	rfs_cred_leave(&cred);
+	return err;
+}
+
+static int verify_ranges(int fd, const struct rng *r, size_t n, uint64_t size)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < n && !err; i++)
+		err = r[i].all ? rfs_stab_verify(fd, 0, size)
+			       : rfs_stab_verify(fd, r[i].off, r[i].len);
+	return err;
+}
+
+/*
+ * Stabilises the ranges and returns 0 with the layout gate (mediate.h)
+ * held exclusive and the block map verified stable under it, or -errno
+ * without the gate.  A truncate, punch or reflink that checked "not
+ * pinned" before the pin was in the table may undo the stabilisation
+ * until the gate is taken: the map is verified again under the gate (one
+ * FIEMAP), and if it moved, stabilised again.  The last of PIN_TRIES
+ * stabilises with the gate held, so that a loop of reflinks from the file
+ * (read access is enough) cannot keep a pin out for ever; that stalls
+ * the mount's layout changes for one stabilisation, only under such a
+ * race.
+ */
+#define PIN_TRIES 3
+static int stab_gated(fuse_req_t req, struct rfs_inode *in,
+		      struct rfs_stab *stab, int fd, const struct rng *r,
+		      size_t n)
+{
+	struct rfs *fs = rfs_of(req);
+	uint64_t size;
+	int try, err;
+
+	for (try = 1; try < PIN_TRIES; try++) {
+		err = ranges_within(fd, r, n, &size);
+		if (!err)
+			err = stab_ranges(req, in, stab, r, n, size);
+		/* EOPNOTSUPP: maybe shared again before its own check. */
+		if (err == -EOPNOTSUPP)
+			continue;
+		if (err)
+			return err;
+		rfs_gate_lock_pin(fs);
+		err = ranges_within(fd, r, n, &size);
+		if (!err)
+			err = verify_ranges(fd, r, n, size);
+		if (!err)
+			return 0;
+		rfs_gate_unlock_pin(fs);
+		if (err != -EAGAIN)
+			return err;
+	}
+	rfs_gate_lock_pin(fs);
+	err = ranges_within(fd, r, n, &size);
+	if (!err)
+		err = stab_ranges(req, in, stab, r, n, size);
+	if (err)
+		rfs_gate_unlock_pin(fs);
+	return err;
 }
 
 static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
@@ -350,10 +432,8 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	char rel[PATH_MAX];
 	struct ptab_file *f;
 	struct rfs_stab stab;
-	struct rfs_cred cred = { 0 };
-	struct stat st;
 	int fd, err;
-	bool have_rel, store_failed = false;
+	bool have_rel, store_failed = false, dropped;
 
 	if (in->type != S_IFREG)
 		return -EINVAL;
@@ -366,31 +446,17 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		return fd;
 	/* The file was just reached by name: its path is at hand now. */
 	have_rel = rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (!r[i].all && !rng_within(&r[i], (uint64_t)st.st_size)) {
-			err = -EINVAL;
-			goto out;
-		}
-	}
 	err = rfs_stab_begin(&stab, fd);
 	if (err)
 		goto out;
-	/* Blocks a pin allocates are the caller's to pay for, as a write. */
-	err = rfs_space_enter(fs, in, fuse_req_ctx(req)->uid, &cred);
-	for (i = 0; i < n && !err; i++)
-		err = r[i].all ? rfs_stab_range(&stab, 0, (uint64_t)st.st_size)
-			       : rfs_stab_range(&stab, r[i].off, r[i].len);
-	rfs_cred_leave(&cred);
+	err = stab_gated(req, in, &stab, fd, r, n);
 	if (err)
 		goto out_stab;
-
-	f = ptab_get_or_create(fs->pins, in->dev, in->ino);
+	/* The file's own entry: not one a deleted inode left (item 2). */
+	f = rfs_pins_entry(fs, in, &dropped);
 	if (!f) {
 		err = -errno;
+		rfs_gate_unlock_pin(fs);
 		goto out_stab;
 	}
 	for (i = 0; i < n; i++) {
@@ -410,6 +476,14 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 			break;
 		added[nadded++] = p;
 	}
+	/*
+	 * Published before the gate opens: a layout change from now on
+	 * sees the pins (and waits for the file's lock).  The rest (index,
+	 * store: synced, slow) needs only the file's lock; a failure there
+	 * takes the pins out again, which is safe.
+	 */
+	ptab_file_publish(f);
+	rfs_gate_unlock_pin(fs);
 	/*
 	 * Indexed (synced) before stored: after a crash the index may name
 	 * a file without pins, never miss a pinned one.
@@ -431,12 +505,12 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 			(void)rfs_pins_store(fd, ptab_file_pins(f));
 	}
 	ptab_file_unlock(fs->pins, f);
-	if (nadded)
+	if (nadded || dropped)
 		rfs_pins_changed(fs);
 
 	for (i = 0; i < nadded; i++)
-		record_pin(req, "pin", "setxattr", have_rel ? rel : NULL,
-			   &added[i]);
+		rfs_record_pin(req, "pin", "setxattr", have_rel ? rel : NULL,
+			       &added[i]);
 out_stab:
 	/*
 	 * A failed pin gives back the holes it allocated (DESIGN §11),
@@ -445,194 +519,6 @@ out_stab:
 	 */
 	rfs_stab_end(&stab, err != 0 && !store_failed);
 out:
-	close(fd);
-	return err;
-}
-
-struct unpin_ctx {
-	uint32_t uid;
-	bool root;
-	struct pin *removed; /* room for every pin of the file */
-	size_t n;
-};
-
-static bool unpin_pred(const struct pin *p, void *arg)
-{
-	struct unpin_ctx *c = arg;
-
-	if (p->holder != 0 || (!c->root && p->owner != c->uid))
-		return false;
-	c->removed[c->n++] = *p;
-	return true;
-}
-
-/*
- * Removes pins of (@dev, @ino) per @value (a RANGE, or everything of the
- * caller); @fd is a descriptor of the file, to store what is left.
- */
-static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
-		       const char *value, size_t size, bool everything,
-		       const char *op)
-{
-	struct rfs *fs = rfs_of(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct unpin_ctx uc = { .uid = ctx->uid, .root = ctx->uid == 0 };
-	struct pin key = { .owner = ctx->uid }, removed;
-	struct ptab_file *f;
-	struct rng r = { .all = true };
-	char rel[PATH_MAX];
-	int err = 0;
-	size_t i;
-
-	if (!everything) {
-		err = rng_parse(value, size, &r);
-		if (err)
-			return err;
-		/* "all" as an unpin value means every pin of the caller. */
-		everything = r.all;
-	}
-	f = rfs_pins_lock(fs, dev, ino);
-	if (!f)
-		return -ENODATA;
-	/* Loaded pins may be more than max_pins_per_file allows today. */
-	uc.removed = malloc((pset_count(ptab_file_pins(f)) + 1) *
-			    sizeof(*uc.removed));
-	if (!uc.removed) {
-		ptab_file_unlock(fs->pins, f);
-		return -ENOMEM;
-	}
-
-	if (everything) {
-		ptab_pin_remove_if(fs->pins, f, unpin_pred, &uc);
-		if (uc.n == 0)
-			err = -ENODATA;
-	} else {
-		key.off = r.off;
-		key.len = r.len;
-		key.all = r.all;
-		err = ptab_pin_remove_exact(fs->pins, f, &key, 0, &removed);
-		/* Root's own pin of that range first, else anyone's. */
-		if (err == -ENODATA && uc.root)
-			err = ptab_pin_remove_exact(fs->pins, f, &key,
-						    PSET_ANY_OWNER, &removed);
-		/* Someone else's: say why not, and leave it alone. */
-		if (err == -ENODATA && !uc.root &&
-		    has_range(ptab_file_pins(f), &key))
-			err = -EPERM;
-		if (!err) {
-			uc.removed[0] = removed;
-			uc.n = 1;
-		}
-	}
-	if (!err) {
-		err = rfs_pins_store(fd, ptab_file_pins(f));
-		if (err) {
-			/*
-			 * Not stored: the pins stay, as they are on disk,
-			 * whatever the limits say (they are not new).
-			 */
-			for (i = 0; i < uc.n; i++)
-				ptab_pin_load(fs->pins, f, &uc.removed[i],
-					      NULL);
-			(void)rfs_pins_store(fd, ptab_file_pins(f));
-		}
-	}
-	if (!err && pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
-		pidx_del(fs->pidx, dev, ino);
-	ptab_file_unlock(fs->pins, f);
-	if (!err) {
-		/* After the file's lock: this wakes the mediator. */
-		rfs_pins_changed(fs);
-		if (rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0)
-			for (i = 0; i < uc.n; i++)
-				record_pin(req, "unpin", op, rel,
-					   &uc.removed[i]);
-	}
-	free(uc.removed);
-	return err;
-}
-
-static int do_unpin(fuse_req_t req, struct rfs_inode *in, const char *value,
-		    size_t size, bool everything)
-{
-	struct rfs *fs = rfs_of(req);
-	const char *op = everything && !value ? "removexattr" : "setxattr";
-	int fd, err;
-
-	if (in->type != S_IFREG)
-		return -EINVAL;
-	fd = rfs_ifd_get(fs, in);
-	if (fd < 0)
-		return fd;
-	err = unpin_inode(req, in->dev, in->ino, fd, value, size, everything,
-			  op);
-	rfs_ifd_put(fs, in);
-	return err;
-}
-
-/* True when @fd is the hidden store, or inside it. */
-static int in_hidden_store(struct rfs *fs, int fd)
-{
-	size_t n = strlen(PIDX_DIR);
-	char rel[PATH_MAX];
-	int err = rfs_rel_path(fs, fd, rel, sizeof(rel));
-
-	if (err)
-		return err;
-	return strncmp(rel, PIDX_DIR, n) == 0 &&
-	       (rel[n] == '\0' || rel[n] == '/');
-}
-
-/*
- * "PATH RANGE" set as user.rdmafs.unpin on the mount root: unpins a file
- * by path, as a line of the listing names it.  While an operation on a
- * file is parked, the kernel holds that file's inode lock, so an unpin
- * through the file itself would wait for the very operation it should
- * release; through the root it does not.
- *
- * The path is resolved with the caller's rights (a directory it cannot
- * search answers EACCES, whether or not the file exists), and what it
- * resolves to is checked, not its spelling: the hidden store is not
- * there for anyone ("./.rdmafs/index" and "a/../.rdmafs" included).
- */
-static int do_unpin_path(fuse_req_t req, const char *value, size_t size)
-{
-	struct rfs *fs = rfs_of(req);
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	char *path, rs[RNG_FMT_MAX];
-	struct rfs_cred cred;
-	struct stat st;
-	struct rng r;
-	int fd, err;
-
-	err = pesc_parse_path_range(value, size, &path, &r);
-	if (err)
-		return err;
-	err = rfs_cred_enter(req, &cred, true);
-	if (err) {
-		free(path);
-		return err;
-	}
-	fd = (int)syscall(SYS_openat2, fs->root_fd, path, &how, sizeof(how));
-	err = fd < 0 ? -errno : 0;
-	rfs_cred_leave(&cred);
-	free(path);
-	if (err)
-		return err;
-	err = in_hidden_store(fs, fd);
-	if (err > 0)
-		err = -ENOENT; /* as the mount shows it: not there */
-	if (!err)
-		err = fstat(fd, &st) < 0    ? -errno
-		      : S_ISREG(st.st_mode) ? 0
-					    : -EINVAL;
-	rng_format(&r, rs, sizeof(rs));
-	if (!err)
-		err = unpin_inode(req, st.st_dev, st.st_ino, fd, rs, strlen(rs),
-				  false, "setxattr");
 	close(fd);
 	return err;
 }
@@ -729,9 +615,9 @@ bool rfs_ctl_setxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
 	if (strcmp(name, CTL_PIN) == 0)
 		err = do_pin(req, in, value, size);
 	else if (strcmp(name, CTL_UNPIN) == 0 && in == &rfs_of(req)->root)
-		err = do_unpin_path(req, value, size);
+		err = rfs_unpin_path(req, value, size);
 	else if (strcmp(name, CTL_UNPIN) == 0)
-		err = do_unpin(req, in, value, size, false);
+		err = rfs_unpin_file(req, in, value, size, false);
 	else
 		err = -EINVAL;
 	fuse_reply_err(req, -err);
@@ -749,7 +635,7 @@ bool rfs_ctl_removexattr(fuse_req_t req, struct rfs_inode *in, const char *name)
 	if (!has_prefix(name, RFS_XATTR_PREFIX))
 		return false;
 	if (strcmp(name, CTL_PIN) == 0)
-		err = do_unpin(req, in, NULL, 0, true);
+		err = rfs_unpin_file(req, in, NULL, 0, true);
 	else
 		err = -EINVAL;
 	fuse_reply_err(req, -err);

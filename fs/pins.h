@@ -47,6 +47,14 @@ int rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd);
  * opened now loads at its lookup).  Not fatal: logs what it could not do.
  */
 void rfs_pins_preload(struct rfs *fs);
+/*
+ * The pin-table entry of @in, locked, created if need be: the pins of an
+ * earlier file with the same inode number (deleted behind the mount) are
+ * dropped first (*@dropped: call rfs_pins_changed() after unlocking).
+ * NULL with errno set (ENOMEM) on failure.
+ */
+struct ptab_file *rfs_pins_entry(struct rfs *fs, const struct rfs_inode *in,
+				 bool *dropped);
 /* The locked pin-table entry of an inode, or NULL when it has no pins. */
 struct ptab_file *rfs_pins_lock(struct rfs *fs, uint64_t dev, uint64_t ino);
 /* True when any file in the mount has pins (cheap). */
@@ -60,6 +68,20 @@ void rfs_pins_changed(struct rfs *fs);
 void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name);
 /* The inode lost its last name: its pins go with it. */
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino);
+
+struct pin;
+/* Records a pin change (DESIGN §5): syslog, and the JSON file if set. */
+void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
+		    const char *path, const struct pin *p);
+/*
+ * unpin.c: removes the caller's pins of @in per @value (a RANGE), or with
+ * @everything all of them (@value NULL: removexattr); by path through
+ * the mount root (@value "PATH RANGE").  Stored before removed: returns
+ * 0, or -errno with every pin still in place.
+ */
+int rfs_unpin_file(fuse_req_t req, struct rfs_inode *in, const char *value,
+		   size_t size, bool everything);
+int rfs_unpin_path(fuse_req_t req, const char *value, size_t size);
 
 struct audit_pin;
 /*

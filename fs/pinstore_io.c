@@ -174,14 +174,69 @@ static bool every_pin(const struct pin *p, void *arg)
 	return true;
 }
 
+static size_t handle_len(const struct file_handle *fh)
+{
+	return fh ? sizeof(*fh) + fh->handle_bytes : 0;
+}
+
 /*
- * Loads the stored pins of the inode open at @fd into the table, all or
- * none, unless the table has its pins already (then *@fresh is false).
- * When something is stored, *@fp is the file's entry, locked, for the
- * caller to unlock; else NULL.
+ * Drops the pins of a locked @f when they belong to another file than
+ * @fh (an earlier inode of the same number, deleted behind the mount:
+ * its pins died with it), and tags @f as @fh's.  Returns 0, or -ENOMEM
+ * with nothing changed; *@dropped is set when pins went.
  */
-static int load_fd(struct rfs *fs, uint64_t dev, uint64_t ino, int fd,
-		   struct ptab_file **fp, bool *fresh)
+static int claim(struct rfs *fs, struct ptab_file *f,
+		 const struct file_handle *fh, bool *dropped)
+{
+	uint64_t dev, ino;
+	size_t n;
+
+	if (!fh)
+		return 0;
+	if (ptab_file_tag_differs(f, fh, handle_len(fh)) &&
+	    pset_count(ptab_file_pins(f))) {
+		/* Tag first: it is what can fail. */
+		if (ptab_file_set_tag(f, fh, handle_len(fh)))
+			return -ENOMEM;
+		n = ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
+		ptab_file_inode(f, &dev, &ino);
+		syslog(LOG_NOTICE,
+		       "inode %llu is a new file: dropped the %zu pins of the deleted file that had its number",
+		       (unsigned long long)ino, n);
+		*dropped = true;
+		return 0;
+	}
+	return ptab_file_set_tag(f, fh, handle_len(fh));
+}
+
+struct ptab_file *rfs_pins_entry(struct rfs *fs, const struct rfs_inode *in,
+				 bool *dropped)
+{
+	struct ptab_file *f = ptab_get_or_create(fs->pins, in->dev, in->ino);
+	int err;
+
+	*dropped = false;
+	if (!f)
+		return NULL;
+	err = claim(fs, f, in->handle, dropped);
+	if (err) {
+		ptab_file_unlock(fs->pins, f);
+		errno = -err;
+		return NULL;
+	}
+	return f;
+}
+
+/*
+ * Loads the stored pins of the inode open at @fd (named by @fh, when
+ * known) into the table, all or none, unless the table has its pins
+ * already (then *@fresh is false).  Pins of another file with the same
+ * number go first (*@dropped).  When something is stored, *@fp is the
+ * file's entry, locked, for the caller to unlock; else NULL.
+ */
+static int load_fd(struct rfs *fs, uint64_t dev, uint64_t ino,
+		   const struct file_handle *fh, int fd, struct ptab_file **fp,
+		   bool *fresh, bool *dropped)
 {
 	struct ptab_file *f;
 	struct pin *pins;
@@ -189,14 +244,29 @@ static int load_fd(struct rfs *fs, uint64_t dev, uint64_t ino, int fd,
 	int err;
 
 	*fp = NULL;
-	*fresh = false;
+	*fresh = *dropped = false;
 	err = rfs_pins_read_stored(fd, &pins, &n);
-	if (err || n == 0)
+	if (err)
 		return err;
+	if (n == 0) {
+		/* Nothing stored; pins in the table may be a dead file's. */
+		f = fh ? rfs_pins_lock(fs, dev, ino) : NULL;
+		if (f) {
+			err = claim(fs, f, fh, dropped);
+			ptab_file_unlock(fs->pins, f);
+		}
+		return err;
+	}
 	f = ptab_get_or_create(fs->pins, dev, ino);
 	if (!f) {
 		free(pins);
 		return -ENOMEM;
+	}
+	err = claim(fs, f, fh, dropped);
+	if (err) {
+		ptab_file_unlock(fs->pins, f);
+		free(pins);
+		return err;
 	}
 	/* Pins in the table already: loaded by an earlier lookup. */
 	if (pset_count(ptab_file_pins(f)) == 0) {
@@ -216,31 +286,46 @@ int rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
 {
 	char rel[PATH_MAX];
 	struct ptab_file *f;
-	bool fresh;
+	bool fresh, dropped;
 	int err, perr;
 
 	if (!fs->pins)
 		return 0;
-	err = load_fd(fs, in->dev, in->ino, fd, &f, &fresh);
-	if (!f)
+	err = load_fd(fs, in->dev, in->ino, in->handle, fd, &f, &fresh,
+		      &dropped);
+	if (!f) {
+		/* The index named the dead file: not this one's business. */
+		if (!err && dropped && fs->pidx)
+			pidx_del(fs->pidx, in->dev, in->ino);
+		if (dropped)
+			rfs_pins_changed(fs);
 		return err;
+	}
 	/* Looked up by name: repair the index if it lost this file. */
 	if (!err && pset_count(ptab_file_pins(f)) && fs->pidx) {
 		perr = pidx_add(fs->pidx, in->dev, in->ino, in->handle,
 				rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0
 					? rel
 					: NULL);
-		/* Not even in memory: the listing would miss the file. */
-		if (perr == -ENOMEM)
-			err = perr;
-		else if (perr)
+		/*
+		 * Fail closed (DESIGN §11): not recorded, a listing after
+		 * a restart would miss the file.  The pins stay in the
+		 * table, enforced; the next lookup tries again.
+		 */
+		if (perr) {
 			syslog(LOG_WARNING,
-			       "couldn't record inode %llu in the pin index: %s",
+			       "couldn't record inode %llu in the pin index: %s: its lookup fails until it can",
 			       (unsigned long long)in->ino, strerror(-perr));
+			err = perr;
+		}
 	}
 	ptab_file_unlock(fs->pins, f);
-	/* New in the table, and maybe in the index: listings are old. */
-	if (fresh)
+	/*
+	 * New in the table, and maybe in the index: listings are old.
+	 * After the file's lock: this wakes the mediator, which takes
+	 * files' locks under its own.
+	 */
+	if (fresh || dropped)
 		rfs_pins_changed(fs);
 	return err;
 }
@@ -252,7 +337,7 @@ void rfs_pins_preload(struct rfs *fs)
 	size_t i, failed = 0;
 	ssize_t n;
 	struct stat st;
-	bool fresh;
+	bool fresh, dropped;
 	int fd, err;
 
 	n = fs->pidx && fs->pins ? pidx_items(fs->pidx, &items) : 0;
@@ -274,7 +359,8 @@ void rfs_pins_preload(struct rfs *fs)
 		f = NULL;
 		err = fstat(fd, &st) < 0 ? -errno : 0;
 		if (!err)
-			err = load_fd(fs, st.st_dev, st.st_ino, fd, &f, &fresh);
+			err = load_fd(fs, st.st_dev, st.st_ino, items[i].fh, fd,
+				      &f, &fresh, &dropped);
 		if (!err && !f)
 			pidx_del(fs->pidx, items[i].dev, items[i].ino);
 		if (f)

@@ -120,6 +120,7 @@ struct rfs {
 	uint64_t pin_gen; /* bumped by every change a listing shows */
 	struct rfs_listing *listing; /* the listing's snapshots (listing.c) */
 	int lock_fd; /* BACKING/.rdmafs/lock, held for the daemon's life */
+	int dev_lock_fd; /* /run/rdmafs/MAJ:MIN.lock, likewise (instance.c) */
 	/* Writes for users run with their fsuid: a root reserve (creds.c). */
 	bool space_fsuid;
 	struct rfs_mflags *mflags; /* the mount's atime flags (mountflags.c) */
@@ -204,17 +205,22 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol);
 void rfs_free_opts(struct rfs_opts *o);
 void rfs_usage(const char *prog);
 
-/* instance.c: one daemon per backing directory (DESIGN §11) */
+/* instance.c: one daemon per backing filesystem (DESIGN §11) */
 /*
- * Takes BACKING/.rdmafs/lock (creating .rdmafs/ if missing) through
- * fs->root_fd into fs->lock_fd, before mounting.  The lock belongs to the
- * open file description, so the daemonised child keeps it and the kernel
- * drops it when the daemon dies.  Prints why and returns -errno when
- * another rdmafs serves BACKING (-EBUSY) or the lock cannot be taken.
+ * Takes BACKING/.rdmafs/lock (creating .rdmafs/ if missing, checked to be
+ * the daemon's own) through fs->root_fd into fs->lock_fd, and the lock
+ * of BACKING's filesystem (/run/rdmafs/MAJ:MIN.lock) into
+ * fs->dev_lock_fd, before mounting.  A lock belongs to the open file
+ * description, so the daemonised child keeps it and the kernel drops it
+ * when the daemon dies.  Prints why and returns -errno when another
+ * rdmafs serves the filesystem (-EBUSY, after waiting up to 3 s for a
+ * holder no longer mounted) or a lock cannot be taken safely.
  */
 int rfs_instance_lock(struct rfs *fs);
-/* Records this process's pid and the mountpoint in the lock file. */
+/* Records this process's pid and the mountpoint in the lock files. */
 void rfs_instance_note(struct rfs *fs);
+/* Drops both locks: the next daemon may start. */
+void rfs_instance_unlock(struct rfs *fs);
 
 /* remount.c */
 /*
@@ -222,7 +228,8 @@ void rfs_instance_note(struct rfs *fs);
  * the rdmafs mount at o->mountpoint with mount(2) and returns the exit
  * status (0, or 1 with a message).  Starts no daemon.
  */
-int rfs_remount(const struct rfs_opts *o, const struct fuse_args *args);
+int rfs_remount(const struct rfs_opts *o, const struct pol *pol,
+		const struct fuse_args *args, int argc, char *argv[]);
 /* True when the topmost mount at @path (a realpath) is an rdmafs mount. */
 bool rfs_is_rdmafs_mount(const char *path);
 

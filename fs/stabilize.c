@@ -82,7 +82,8 @@ typedef int (*extent_fn)(int fd, uint64_t start, uint64_t end, uint32_t flags,
  */
 #define STAB_HOLE 0x80000000u
 
-static int walk(int fd, uint64_t off, uint64_t end, extent_fn fn, void *arg)
+static int walk_flags(int fd, uint64_t off, uint64_t end, uint32_t fmflags,
+		      extent_fn fn, void *arg)
 {
 	struct fiemap *fm;
 	uint64_t pos = off;
@@ -96,7 +97,7 @@ static int walk(int fd, uint64_t off, uint64_t end, extent_fn fn, void *arg)
 		memset(fm, 0, sizeof(*fm));
 		fm->fm_start = pos;
 		fm->fm_length = end - pos;
-		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_flags = fmflags;
 		fm->fm_extent_count = NEXT;
 		if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
 			err = errno == ENOTTY ? -EOPNOTSUPP : -errno;
@@ -136,6 +137,12 @@ static int walk(int fd, uint64_t off, uint64_t end, extent_fn fn, void *arg)
 out:
 	free(fm);
 	return err;
+}
+
+/* A walk after writing back the range: delayed allocation is resolved. */
+static int walk(int fd, uint64_t off, uint64_t end, extent_fn fn, void *arg)
+{
+	return walk_flags(fd, off, end, FIEMAP_FLAG_SYNC, fn, arg);
 }
 
 /* ---- the survey: what the range needs ---- */
@@ -397,4 +404,22 @@ int rfs_stab_range(struct rfs_stab *st, uint64_t off, uint64_t len)
 out:
 	free(s.p);
 	return err;
+}
+
+static int unstable(int fd, uint64_t start, uint64_t end, uint32_t flags,
+		    void *arg)
+{
+	return flags & (UNSTABLE | STAB_HOLE) ? -EAGAIN : 0;
+}
+
+int rfs_stab_verify(int fd, uint64_t off, uint64_t len)
+{
+	if (len == 0)
+		return 0;
+	/*
+	 * No FIEMAP_FLAG_SYNC: writing back is slow and the caller holds
+	 * the layout gate exclusive.  Unwritten-back data shows as delalloc,
+	 * which counts as unstable, and the caller stabilises again.
+	 */
+	return walk_flags(fd, off, off + len, 0, unstable, NULL);
 }

@@ -49,6 +49,17 @@ int rfs_stab_begin(struct rfs_stab *st, int fd);
 int rfs_stab_range(struct rfs_stab *st, uint64_t off, uint64_t len);
 
 /*
+ * Only checks, with one FIEMAP and no writeback, that [off, off + len) of
+ * @fd is still covered by plain written extents of its own: no hole, no
+ * unwritten, shared or delayed extent.  Fast and allocates nothing: for
+ * the pin to call under the layout gate (mediate.h), after stabilising
+ * without it, since a layout change that checked "not pinned" may have
+ * undone the work meanwhile.  Returns 0 when stable, -EAGAIN when not,
+ * or -errno (-EOPNOTSUPP: no FIEMAP here).
+ */
+int rfs_stab_verify(int fd, uint64_t off, uint64_t len);
+
+/*
  * Ends @st.  With @undo (the pin failed) it first punches back every hole
  * that rfs_stab_range() allocated, so that a failed pin leaves no new
  * allocation behind; blocks it unshared stay unshared (the sharing cannot

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -576,6 +577,43 @@ static int write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
+/*
+ * Every directory from @path's up to / must be root's or ours and not
+ * writable by group or others, unless sticky (where others cannot rename
+ * or remove our file): else someone could swap the log for a link or
+ * their own file between two reopens, as sshd's StrictModes reasons.
+ * Returns 0, or -EACCES with the first bad directory in @bad.
+ */
+int audit_unsafe_dir(const char *path, char *bad, size_t size)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (!realpath(dir, real))
+		return -errno;
+	for (;;) {
+		if (stat(real, &st) < 0)
+			return -errno;
+		if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		     !(st.st_mode & S_ISVTX))) {
+			if (bad)
+				snprintf(bad, size, "%s", real);
+			return -EACCES;
+		}
+		if (strcmp(real, "/") == 0)
+			return 0;
+		slash = strrchr(real, '/');
+		slash[slash == real] = '\0';
+	}
+}
+
 static int open_log(const char *path)
 {
 	/*
@@ -584,13 +622,15 @@ static int open_log(const char *path)
 	 * FIFO without a reader fails (ENXIO) instead of hanging the open;
 	 * only a regular file is taken, and blocking writes are restored.
 	 */
-	int fd = open(path,
-		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
-			      O_NOFOLLOW | O_NONBLOCK,
-		      0640);
+	int fd, err = audit_unsafe_dir(path, NULL, 0);
 	struct stat st;
-	int err;
 
+	if (err)
+		return err;
+	fd = open(path,
+		  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+			  O_NOFOLLOW | O_NONBLOCK,
+		  0640);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -599,6 +639,16 @@ static int open_log(const char *path)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		err = -EINVAL;
+		goto out_close;
+	}
+	/*
+	 * The daemon's own, alone: a hard link would append root's lines to
+	 * a file someone else chose, a file of another user or one others
+	 * can write would let them forge or erase the trail.
+	 */
+	if (st.st_uid != geteuid() || st.st_nlink != 1 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		err = -EPERM;
 		goto out_close;
 	}
 	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The flavour first: rculfhash.h is written against it. */
 #include <urcu/urcu-memb.h>
@@ -38,6 +39,8 @@ struct ptab_file {
 	uint64_t npins;
 	struct cds_lfht_node node;
 	struct ptab_file *grave_next; /* on ptab.grave, once dead */
+	void *tag; /* under lock: which file of this number; NULL: unknown */
+	size_t tag_len;
 };
 
 /* Pins of one owner: an open-addressing map, changed under uid_lock. */
@@ -189,6 +192,7 @@ static struct ptab_file *next_file(struct ptab *t, struct cds_lfht_iter *iter)
 
 static void file_free(struct ptab_file *f)
 {
+	free(f->tag);
 	pset_destroy(&f->set);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -449,10 +453,38 @@ void ptab_file_unlock(struct ptab *t, struct ptab_file *f)
 	bury(t, f);
 }
 
+void ptab_file_publish(struct ptab_file *f)
+{
+	__atomic_store_n(&f->npins, pset_count(&f->set), __ATOMIC_RELEASE);
+}
+
 void ptab_file_inode(const struct ptab_file *f, uint64_t *dev, uint64_t *ino)
 {
 	*dev = f->dev;
 	*ino = f->ino;
+}
+
+bool ptab_file_tag_differs(const struct ptab_file *f, const void *tag,
+			   size_t len)
+{
+	return f->tag && tag &&
+	       (f->tag_len != len || memcmp(f->tag, tag, len) != 0);
+}
+
+int ptab_file_set_tag(struct ptab_file *f, const void *tag, size_t len)
+{
+	void *copy;
+
+	if (!tag || (f->tag && !ptab_file_tag_differs(f, tag, len)))
+		return 0;
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, tag, len);
+	free(f->tag);
+	f->tag = copy;
+	f->tag_len = len;
+	return 0;
 }
 
 const struct pset *ptab_file_pins(const struct ptab_file *f)

@@ -27,6 +27,17 @@ for tool in fusermount3 findmnt timeout; do
 	fi
 done
 
+# One rdmafs per backing filesystem (/run/rdmafs/MAJ:MIN.lock): in a
+# mount namespace with a /run/rdmafs of its own, so that daemons that
+# other runs keep over /tmp don't refuse ours.
+if [ -z "${RDMAFS_TEST_NS:-}" ] && command -v unshare >/dev/null; then
+	RDMAFS_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+if [ -n "${RDMAFS_TEST_NS:-}" ]; then
+	[ -d /run/rdmafs ] || mkdir -m 0700 /run/rdmafs
+	mount -t tmpfs -o mode=0700 rdmafs-run /run/rdmafs
+fi
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/rdmafs-cli.XXXXXX") || exit 1
 failures=0
 started=() # pids of the daemons we started ourselves

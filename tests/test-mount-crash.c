@@ -29,12 +29,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/falloc.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -644,6 +646,15 @@ int main(void)
 		return SKIP_CODE;
 	}
 	umask(022);
+	/*
+	 * The mounts in a namespace of our own: a test that unshares its
+	 * mount namespace while ours are mounted (test-mount-startup.sh
+	 * does) keeps copies of them, and with them the shut-down XFS, which
+	 * mounting its device again would then give back instead of
+	 * recovering it.  Leaving the namespace also unmounts everything.
+	 */
+	if (unshare(CLONE_NEWNS) == 0)
+		mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	snprintf(leftovers, sizeof(leftovers), "%s/rdmafs-crash-left.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
 	fd = mkstemp(leftovers);

@@ -38,6 +38,17 @@ else
 	echo "note: no python3: JSON output is checked by eye only"
 fi
 
+# One rdmafs per backing filesystem (/run/rdmafs/MAJ:MIN.lock): in a
+# mount namespace with a /run/rdmafs of its own, so that daemons that
+# other runs keep over /tmp don't refuse ours.
+if [ -z "${RDMAFS_TEST_NS:-}" ] && command -v unshare >/dev/null; then
+	RDMAFS_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+if [ -n "${RDMAFS_TEST_NS:-}" ]; then
+	[ -d /run/rdmafs ] || mkdir -m 0700 /run/rdmafs
+	mount -t tmpfs -o mode=0700 rdmafs-run /run/rdmafs
+fi
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/rdmafs-ctl.XXXXXX") || exit 1
 # others must reach the mount for the second user's pins
 chmod 755 "$T"

@@ -11,7 +11,13 @@
 #    in the background too, a symlink and a FIFO are refused, a path under
 #    the mountpoint is refused (or, in an overmount, works) without hanging;
 #  - a mountpoint inside BACKING is refused;
-#  - mount -o remount changes the live mount and starts no daemon.
+#  - mount -o remount changes the live mount and starts no daemon;
+#    it refuses another BACKING and a change of an rdmafs option;
+#  - BACKING/.rdmafs and its lock must be the daemon's own, and so must
+#    the audit log and every directory above it;
+#  - one daemon per backing FILESYSTEM: a subdirectory or a parent of a
+#    served backing is refused; a restart while the old daemon still
+#    exits waits for its locks.
 #
 # The whole script runs in a private mount namespace, so that an rdmafs
 # can be put on the system path that mount(8) gives mount.fuse3 (a bind
@@ -34,7 +40,7 @@ if ! [ -c /dev/fuse ] || ! { exec 3<>/dev/fuse; } 2>/dev/null; then
 fi
 exec 3>&-
 for tool in fusermount3 findmnt timeout unshare mount setfattr getfattr \
-	mkfifo; do
+	mkfifo setpriv flock stat; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "$me: skip: $tool is missing"
 		exit 77
@@ -48,6 +54,26 @@ fi
 BIN=$(readlink -f "$(command -v "$BIN")")
 T=$(mktemp -d "${TMPDIR:-/tmp}/rdmafs-startup.XXXXXX")
 failures=0
+# One rdmafs per backing filesystem: a filesystem of our own, so that
+# daemons of other tests elsewhere in /tmp don't refuse ours (and a
+# second one, $T/fs2, for two daemons at once).  And a /run/rdmafs of our
+# own (this namespace only), so that its checks can be tried.
+# A loop-mounted XFS (ext4 without xfsprogs): pins need a real one.
+IMG=$(mktemp "${TMPDIR:-/tmp}/rdmafs-startup-img.XXXXXX")
+truncate -s 320M "$IMG"
+if command -v mkfs.xfs >/dev/null; then
+	mkfs.xfs -q -f "$IMG" >/dev/null 2>&1
+else
+	mkfs.ext4 -q -F "$IMG" >/dev/null 2>&1
+fi
+if ! mount -o loop "$IMG" "$T" 2>/dev/null; then
+	rm -rf "$T" "$IMG"
+	echo "$me: skip: cannot loop-mount a filesystem image"
+	exit 77
+fi
+chmod 0755 "$T"
+[ -d /run/rdmafs ] || mkdir -m 0700 /run/rdmafs
+mount -t tmpfs -o mode=0700 rdmafs-run /run/rdmafs
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
@@ -59,7 +85,8 @@ cleanup() {
 	for p in $(pgrep -f "$T" || true); do
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	rm -rf "$T"
+	umount -l /run/rdmafs 2>/dev/null || true
+	rm -rf "$T" "$IMG"
 }
 
 # Every access through a mount: a hung daemon must fail the test, not
@@ -417,6 +444,250 @@ expect_error "remount of something that is not rdmafs" \
 	"^rdmafs: couldn't remount $T/m2: no rdmafs is mounted there$" \
 	-o remount,ro "$T/m2"
 umount /usr/local/sbin
+
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+: >"$T/victim"
+
+# ---- BACKING/.rdmafs and its lock are the daemon's own (review 1) ----
+#
+# In a world-writable BACKING a user could make .rdmafs first, then
+# rename the lock away and start a second daemon.
+mkdir -m 1777 "$T/pub"
+echo data >"$T/pub/file"
+as_nobody mkdir "$T/pub/.rdmafs"
+expect_error "a .rdmafs made by another user" \
+	"^rdmafs: $T/pub/.rdmafs belongs to uid 65534, not to rdmafs's uid 0: .*remove it" \
+	"$T/pub" "$T/m"
+rm -rf "$T/pub/.rdmafs"
+as_nobody ln -s "$T/victim" "$T/pub/.rdmafs"
+expect_error "a .rdmafs that is a symlink" \
+	"^rdmafs: couldn't open $T/pub/.rdmafs: (Not a directory|Too many levels of symbolic links)$" \
+	"$T/pub" "$T/m"
+rm -f "$T/pub/.rdmafs"
+mkdir -m 0700 "$T/pub/.rdmafs"
+ln "$T/victim" "$T/pub/.rdmafs/lock"
+expect_error "a lock that is a hard link" \
+	"^rdmafs: $T/pub/.rdmafs/lock is not a regular file of uid 0 with one link" \
+	"$T/pub" "$T/m"
+rm -f "$T/pub/.rdmafs/lock"
+touch "$T/pub/.rdmafs/lock"
+chown 65534 "$T/pub/.rdmafs/lock"
+expect_error "a lock of another user" \
+	"^rdmafs: $T/pub/.rdmafs/lock is not a regular file of uid 0 with one link" \
+	"$T/pub" "$T/m"
+rm -f "$T/pub/.rdmafs/lock"
+ln -s "$T/victim" "$T/pub/.rdmafs/lock"
+expect_error "a lock that is a symlink" \
+	"^rdmafs: couldn't open the lock $T/pub/.rdmafs/lock: Too many levels of symbolic links$" \
+	"$T/pub" "$T/m"
+rm -rf "$T/pub/.rdmafs"
+# Ours but open to others: made 0700, and what others may have put in
+# it (the index as a hard link to another file) is not written to.
+mkdir -m 0777 "$T/pub/.rdmafs"
+ln "$T/victim" "$T/pub/.rdmafs/index"
+if expect_mount "a .rdmafs of ours, open to others" "$T/pub" "$T/m" \
+	allow_other; then
+	grep -q "^rdmafs: warning: $T/pub/.rdmafs was writable by others (mode 0777): made it 0700$" "$T/err" ||
+		fail "open .rdmafs: no warning: $(cat "$T/err")"
+	mode=$(stat -c %a "$T/pub/.rdmafs")
+	[ "$mode" = 700 ] || fail "open .rdmafs: mode $mode after start"
+	if ! t setfattr -n user.rdmafs.pin -v 0+1 "$T/m/file" 2>"$T/err"; then
+		fail "open .rdmafs: pin: $(cat "$T/err")"
+	elif [ -s "$T/victim" ] || [ "$(stat -c %h "$T/victim")" != 1 ]; then
+		fail "open .rdmafs: the planted index link was kept or written"
+	else
+		pass "open .rdmafs: made 0700, planted index dropped, pin indexed"
+	fi
+	t setfattr -n user.rdmafs.unpin -v 0+1 "$T/m/file" 2>/dev/null || true
+	unmount "$T/m" "$(lock_pid "$T/pub")"
+fi
+
+# ---- /run/rdmafs is root's own ----
+chown 65534 /run/rdmafs
+expect_error "a /run/rdmafs of another user" \
+	"^rdmafs: /run/rdmafs belongs to uid 65534, not to rdmafs's uid 0: " \
+	"$T/b" "$T/m"
+chown 0 /run/rdmafs
+
+# ---- one daemon per backing filesystem (review 2) ----
+dev=$(stat -c '%Hd:%Ld' "$T/b")
+mkdir -p "$T/b/d2" "$T/fs2"
+echo data >"$T/b/d2/file"
+mount -t tmpfs -o mode=0755 rdmafs-fs2 "$T/fs2"
+echo data >"$T/fs2/file"
+if expect_mount "per filesystem: first" "$T/b" "$T/m" allow_other; then
+	pid=$(lock_pid "$T/b")
+	keep_mnt=$T/m
+	expect_error "a subdirectory of a served backing" \
+		"^rdmafs: the filesystem of $T/b/d2 \\($dev\\) is already served by rdmafs \\(pid $pid: $T/b at $T/m\\)$" \
+		"$T/b/d2" "$T/m2"
+	keep_mnt=
+	# The lock descriptors: close-on-exec, and the daemon's own (after
+	# fuse_daemonize the parent is gone; the child holds them).
+	nlocks=0
+	for fd in /proc/"$pid"/fd/*; do
+		case $(readlink "$fd") in
+		*/.rdmafs/lock | /run/rdmafs/*.lock)
+			flags=$(awk '/^flags/ { print $2 }' "/proc/$pid/fdinfo/${fd##*/}")
+			if (((8#$flags & 8#2000000) == 0)); then
+				fail "lock fd $fd: not O_CLOEXEC (flags $flags)"
+			fi
+			nlocks=$((nlocks + 1))
+			;;
+		esac
+	done
+	[ "$nlocks" = 2 ] || fail "daemon $pid holds $nlocks lock files, not 2"
+	if expect_mount "another filesystem meanwhile" "$T/fs2" "$T/m2" \
+		allow_other; then
+		unmount "$T/m2" "$(lock_pid "$T/fs2")"
+	fi
+	unmount "$T/m" "$pid"
+fi
+if expect_mount "per filesystem: a subdirectory first" "$T/b/d2" "$T/m" \
+	allow_other; then
+	pid=$(lock_pid "$T/b/d2")
+	keep_mnt=$T/m
+	expect_error "the parent of a served backing" \
+		"^rdmafs: the filesystem of $T/b \\($dev\\) is already served by rdmafs \\(pid $pid: $T/b/d2 at $T/m\\)$" \
+		"$T/b" "$T/m2"
+	keep_mnt=
+	unmount "$T/m" "$pid"
+fi
+
+# A daemon that was unmounted may still hold its locks a moment while
+# it exits: the next one waits (up to 3 s) instead of refusing.  Played
+# by flock(1) holding the lock of the daemon just gone.
+hold() { # FILE SECONDS: holds FILE's lock; waits until it is taken
+	flock -x -o "$1" sleep "$2" &
+	holder=$!
+	for _ in $(seq 100); do
+		flock -n -x "$1" true 2>/dev/null || return 0
+		sleep 0.02
+	done
+}
+if expect_mount "restart: first run" "$T/b" "$T/m" allow_other; then
+	unmount "$T/m" "$(lock_pid "$T/b")"
+	hold "$T/b/.rdmafs/lock" 1
+	if expect_mount "restart while the old daemon still holds the lock" \
+		"$T/b" "$T/m" allow_other; then
+		unmount "$T/m" "$(lock_pid "$T/b")"
+	fi
+	wait "$holder" 2>/dev/null || true
+	hold "/run/rdmafs/$dev.lock" 1
+	if expect_mount "restart while the old daemon still holds the filesystem's lock" \
+		"$T/b" "$T/m" allow_other; then
+		unmount "$T/m" "$(lock_pid "$T/b")"
+	fi
+	wait "$holder" 2>/dev/null || true
+	# Held for good (another namespace's daemon): refused after the wait.
+	hold "/run/rdmafs/$dev.lock" 8
+	start=$(date +%s%N)
+	expect_error "a filesystem's lock held for good" \
+		"^rdmafs: the filesystem of $T/b \\($dev\\) is already served by rdmafs \\(pid [0-9]+: $T/b at $T/m\\)$" \
+		"$T/b" "$T/m"
+	ms=$((($(date +%s%N) - start) / 1000000))
+	if [ "$ms" -lt 2500 ]; then
+		fail "held lock: refused after $ms ms, without waiting"
+	else
+		pass "held lock: refused after $ms ms"
+	fi
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+fi
+# And the real thing, a few times in a row.
+ok=0
+for i in 1 2 3 4 5; do
+	if timeout 10 "$BIN" -o allow_other "$T/b" "$T/m" 2>"$T/err" &&
+		is_rdmafs_mount "$T/m"; then
+		ok=$((ok + 1))
+		t fusermount3 -u "$T/m" || umount -l "$T/m"
+	else
+		fail "restart at once, round $i: $(cat "$T/err")"
+		break
+	fi
+done
+[ "$ok" = 5 ] && pass "restart at once after fusermount3 -u, 5 times"
+
+# A read-only backing without .rdmafs: served, with a warning (nothing
+# can change it through any daemon); the filesystem's lock is still
+# taken in /run/rdmafs.
+mkdir "$T/rofs"
+mount -t tmpfs -o mode=0755 rdmafs-ro "$T/rofs"
+echo data >"$T/rofs/file"
+mount -o remount,ro "$T/rofs"
+if expect_mount "read-only backing" "$T/rofs" "$T/m" allow_other; then
+	grep -q "^rdmafs: warning: $T/rofs is read-only and has no .rdmafs/lock" "$T/err" ||
+		fail "read-only backing: no warning: $(cat "$T/err")"
+	rodev=$(stat -c '%Hd:%Ld' "$T/rofs")
+	[ -s "/run/rdmafs/$rodev.lock" ] ||
+		fail "read-only backing: no /run/rdmafs/$rodev.lock"
+	unmount "$T/m"
+fi
+
+# ---- the audit log is the daemon's own (review 3) ----
+mkdir -m 0755 "$T/u" "$T/logs"
+mkdir -m 0777 "$T/open"
+mkdir -m 1777 "$T/sticky"
+chown 65534:65534 "$T/u"
+as_nobody touch "$T/u/audit.jsonl"
+expect_error "audit_log in a directory of another user" \
+	"^rdmafs: audit_log $T/u/audit.jsonl: directory $T/u can be written by others or is not root's" \
+	-o audit_log="$T/u/audit.jsonl" "$T/b" "$T/m"
+expect_error "audit_log in a directory others can write" \
+	"^rdmafs: audit_log $T/open/a.jsonl: directory $T/open can be written by others" \
+	-o audit_log="$T/open/a.jsonl" "$T/b" "$T/m"
+[ -e "$T/open/a.jsonl" ] && fail "audit_log in an open directory: created"
+as_nobody touch "$T/sticky/theirs.jsonl"
+expect_error "audit_log of another user (sticky directory)" \
+	"^rdmafs: audit_log $T/sticky/theirs.jsonl must be a file of uid 0 with one link" \
+	-o audit_log="$T/sticky/theirs.jsonl" "$T/b" "$T/m"
+ln "$T/victim" "$T/logs/link.jsonl"
+expect_error "audit_log is a hard link" \
+	"^rdmafs: audit_log $T/logs/link.jsonl must be a file of uid 0 with one link" \
+	-o audit_log="$T/logs/link.jsonl" "$T/b" "$T/m"
+install -m 0666 /dev/null "$T/logs/open.jsonl"
+expect_error "audit_log others can write" \
+	"^rdmafs: audit_log $T/logs/open.jsonl must be a file of uid 0 with one link" \
+	-o audit_log="$T/logs/open.jsonl" "$T/b" "$T/m"
+[ -s "$T/victim" ] && fail "audit_log: a refused file was written"
+if expect_mount "audit_log new in a sticky directory" "$T/b" "$T/m" \
+	audit_log="$T/sticky/mine.jsonl"; then
+	mode=$(stat -c %a "$T/sticky/mine.jsonl" 2>/dev/null || echo missing)
+	[ "$mode" = 640 ] || fail "audit_log in a sticky directory: mode $mode"
+	unmount "$T/m" "$(lock_pid "$T/b")"
+fi
+
+# ---- remount: the same BACKING, rdmafs options unchanged (review 4) ----
+if expect_mount "remount checks: mounted" "$T/b" "$T/m" \
+	allow_other,policy=defer,max_pins=100; then
+	pid=$(lock_pid "$T/b")
+	keep_mnt=$T/m
+	expect_error "remount with another policy" \
+		"^rdmafs: cannot change policy on a live mount \\(it is defer, refuse asked\\): unmount and mount again$" \
+		-o remount,ro,policy=refuse "$T/b" "$T/m"
+	expect_error "remount with another max_pins" \
+		"^rdmafs: cannot change max_pins on a live mount \\(it is 100, 5 asked\\): unmount and mount again$" \
+		-o remount,ro,max_pins=5,policy=defer "$T/b" "$T/m"
+	expect_error "remount naming another BACKING" \
+		"^rdmafs: couldn't remount $T/m: it serves $T/b, not $T/b2$" \
+		-o remount,ro "$T/b2" "$T/m"
+	keep_mnt=
+	findmnt -n -o OPTIONS -M "$T/m" | grep -Eq '(^|,)ro(,|$)' &&
+		fail "remount: a refused remount made the mount read-only"
+	# The same values (an fstab line passed again): accepted.
+	if timeout 20 "$BIN" -o remount,ro,policy=defer,max_pins=100 \
+		"$T/blink" "$T/m" 2>"$T/err" &&
+		findmnt -n -o OPTIONS -M "$T/m" | grep -Eq '(^|,)ro(,|$)'; then
+		pass "remount with the live values, BACKING through a symlink"
+	else
+		fail "remount with the live values: $(cat "$T/err")"
+	fi
+	timeout 20 "$BIN" -o remount,rw "$T/m" 2>"$T/err" ||
+		fail "remount,rw without BACKING: $(cat "$T/err")"
+	unmount "$T/m" "$pid"
+fi
 
 if [ "$failures" -ne 0 ]; then
 	echo "$me: $failures failure(s)"

@@ -195,6 +195,42 @@ static bool all_pins(const struct pin *p, void *arg)
 	return true;
 }
 
+/*
+ * The tag tells a file from a later one with the same inode number, and
+ * goes with its entry.
+ */
+START_TEST(test_tag_and_publish)
+{
+	struct ptab_limits lim = { 0 };
+	struct ptab *t = ptab_new(&lim);
+	struct ptab_file *f;
+	struct pin p = mkpin(0, 10, 0, 0);
+	const char a[] = "handle-a", b[] = "handle-b";
+
+	ck_assert_ptr_nonnull(t);
+	f = ptab_get_or_create(t, 1, 2);
+	ck_assert_ptr_nonnull(f);
+	/* Unknown on either side: cannot tell, so not different. */
+	ck_assert(!ptab_file_tag_differs(f, a, sizeof(a)));
+	ck_assert_int_eq(ptab_file_set_tag(f, a, sizeof(a)), 0);
+	ck_assert(!ptab_file_tag_differs(f, a, sizeof(a)));
+	ck_assert(!ptab_file_tag_differs(f, NULL, 0));
+	ck_assert(ptab_file_tag_differs(f, b, sizeof(b)));
+	ck_assert(ptab_file_tag_differs(f, a, sizeof(a) - 1));
+	ck_assert_int_eq(ptab_pin_add(t, f, &p, NULL), 0);
+	ptab_file_publish(f);
+	ck_assert_int_eq(ptab_file_set_tag(f, b, sizeof(b)), 0);
+	ck_assert(!ptab_file_tag_differs(f, b, sizeof(b)));
+	ptab_file_unlock(t, f);
+	ck_assert(ptab_has_overlap(t, 1, 2, 0, 10));
+	f = ptab_get_or_create(t, 1, 2);
+	ck_assert(ptab_file_tag_differs(f, a, sizeof(a)));
+	ck_assert_uint_eq(ptab_pin_remove_if(t, f, all_pins, NULL), 1);
+	ptab_file_unlock(t, f);
+	ptab_free(t);
+}
+END_TEST
+
 START_TEST(test_per_user)
 {
 	struct ptab_limits lim = { .pins_per_user = 2, .pins = 6 };
@@ -494,6 +530,7 @@ static Suite *pintable_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_load_ignores_limits);
 	tcase_add_test(tc, test_per_user);
+	tcase_add_test(tc, test_tag_and_publish);
 	tcase_add_test(tc, test_foreach_and_holders);
 	tcase_add_test(tc, test_concurrent_readers_and_writers);
 	tcase_add_test(tc, test_thread_churn);

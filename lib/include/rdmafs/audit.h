@@ -130,7 +130,10 @@ struct audit;
  * the umask) if missing and appended to (O_APPEND).  @path's last
  * component must not be a symbolic link (ELOOP: it is not followed) and
  * must be a regular file (EINVAL otherwise; a FIFO without a reader is
- * ENXIO, never a hang).  A relative @path is taken relative to the
+ * ENXIO, never a hang), of the caller's euid, with one link and not
+ * writable by group or others (EPERM otherwise); every directory above it
+ * must be root's or the euid's and not writable by group or others
+ * unless sticky (EACCES otherwise, see audit_unsafe_dir()).  A relative @path is taken relative to the
  * current directory now, once, so that audit_reopen() still finds it
  * after the daemon has changed directory.  Returns NULL with errno set
  * when the file cannot be opened.  Starts no thread, so the daemon opens
@@ -140,6 +143,13 @@ struct audit;
  * carry the ident "rdmafs" and the pid.
  */
 struct audit *audit_open(const char *path, int flags);
+
+/*
+ * 0 when every directory above @path is safe for the log (see
+ * audit_open()); -EACCES with the first that is not in @bad (may be
+ * NULL), or -errno when one cannot be examined.
+ */
+int audit_unsafe_dir(const char *path, char *bad, size_t size);
 
 /*
  * Records @ev in every sink.  Safe to call from any number of threads.

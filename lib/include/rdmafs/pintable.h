@@ -33,6 +33,7 @@
 #define RDMAFS_PINTABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rdmafs/pinset.h"
@@ -119,6 +120,29 @@ struct ptab_file *ptab_get_or_create(struct ptab *t, uint64_t dev,
  * section).
  */
 void ptab_file_unlock(struct ptab *t, struct ptab_file *f);
+
+/*
+ * Which file the pins of a locked @f belong to.  An inode number is
+ * reused as soon as its file is deleted (XFS hands it to the next new
+ * file), and a file deleted behind the mount never tells the table, so
+ * the key alone would give a new file the pins of the dead one.  The tag
+ * (a file handle: it carries the inode's generation) tells them apart.
+ * ptab_file_tag_differs() is true only when both tags are known and are
+ * not the same; ptab_file_set_tag() records a copy of @tag (NULL: leaves
+ * it) and returns 0 or -ENOMEM.  The tag goes with the entry.
+ */
+bool ptab_file_tag_differs(const struct ptab_file *f, const void *tag,
+			   size_t len);
+int ptab_file_set_tag(struct ptab_file *f, const void *tag, size_t len);
+
+/*
+ * Publishes the pin count of a locked @f to the lock-free readers now,
+ * rather than at ptab_file_unlock(): for a change that is complete but
+ * whose holder keeps the lock for slow work (storing it), so that from
+ * here a reader of the file waits for the lock instead of answering "no
+ * pins" without it.
+ */
+void ptab_file_publish(struct ptab_file *f);
 
 /* The backing inode of @f. */
 void ptab_file_inode(const struct ptab_file *f, uint64_t *dev, uint64_t *ino);
