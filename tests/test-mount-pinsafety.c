@@ -594,6 +594,42 @@ START_TEST(test_privacy_after_chmod)
 }
 END_TEST
 
+/*
+ * The backing comes back on another device number, as a disk may after
+ * a reboot: the listing still names the pinned file by its path.
+ */
+START_TEST(test_listing_after_renumbering)
+{
+	struct stat before, after;
+	char *l;
+
+	mount_with(NULL);
+	if (!M.xfs) {
+		ck_assert_int_eq(mnt_teardown(&M), 0);
+		return;
+	}
+	ck_assert_int_eq(mkdir(mp("d"), 0755), 0);
+	put_random(mp("d/f"), 64 * KIB, 11);
+	ck_assert_int_eq(pin(mp("d/f"), "0+1"), 0);
+	ck_assert_int_eq(stat(bp("d/f"), &before), 0);
+	ck_assert_int_eq(mnt_stop(&M, false), 0);
+	/* A second loop device on the same image: another st_dev. */
+	ck_assert_int_eq(
+		harness_sh("d=$(losetup -f --show '%s') && umount '%s' && "
+			   "mount \"$d\" '%s' && losetup -d \"$d\"",
+			   M.img, M.backing, M.backing),
+		0);
+	ck_assert_int_eq(stat(bp("d/f"), &after), 0);
+	ck_assert_uint_ne(before.st_dev, after.st_dev);
+	ck_assert_int_eq(mnt_start(&M, NULL), 0);
+	l = listing();
+	ck_assert_msg(l && strstr(l, "d/f 0+1 owner=0 ") && !strstr(l, "?ino"),
+		      "%s", l ? l : "(none)");
+	free(l);
+	ck_assert_int_eq(mnt_teardown(&M), 0);
+}
+END_TEST
+
 START_TEST(test_privacy_unpin_path)
 {
 	static const char *const hidden[] = {
@@ -633,6 +669,7 @@ int main(void)
 	tcase_add_test(tc, test_long_path_listed);
 	tcase_add_test(tc, test_privacy_listing);
 	tcase_add_test(tc, test_privacy_after_chmod);
+	tcase_add_test(tc, test_listing_after_renumbering);
 	tcase_add_test(tc, test_privacy_unpin_path);
 	tcase_set_timeout(tc, 90);
 	suite_add_tcase(s, tc);
