@@ -81,6 +81,22 @@ struct rfs_med rfs_med_describe(fuse_req_t req, enum pol_class cls,
 	return d;
 }
 
+/*
+ * No memory for the mediation of a layout change to @in's [@off, @off+@len)
+ * through @fi: fail closed, with the audit naming what was refused.
+ */
+static void med_fail_oom(fuse_req_t req, enum pol_class cls, const char *op,
+			 struct rfs_inode *in, uint64_t off, uint64_t len,
+			 struct fuse_file_info *fi)
+{
+	struct rfs_med d = rfs_med_describe(req, cls, op, in);
+
+	d.off = off;
+	d.len = len;
+	d.path_fd = rfs_file_of(fi)->fd;
+	rfs_mediate_fail(rfs_of(req), &d, -ENOMEM, "out of memory");
+}
+
 void rfs_med_args_free(struct rfs *fs, struct rfs_med *m)
 {
 	struct med_args *a = m->args;
@@ -465,15 +481,9 @@ static void fallocate_gated(fuse_req_t req, fuse_ino_t ino, int mode,
 	    !rfs_pins_any(fs) || !rfs_med_pinned(fs, in, (uint64_t)offset, len))
 		return rfs_fallocate_now(req, ino, mode, offset, length, fi);
 	m = rfs_med_new(req, POL_PUNCH, "punch", finish_fallocate);
-	if (!m) {
-		struct rfs_med d =
-			rfs_med_describe(req, POL_PUNCH, "punch", in);
-
-		d.off = (uint64_t)offset;
-		d.len = len;
-		d.path_fd = rfs_file_of(fi)->fd;
-		return rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
-	}
+	if (!m)
+		return med_fail_oom(req, POL_PUNCH, "punch", in,
+				    (uint64_t)offset, len, fi);
 	a = m->args;
 	a->ino = ino;
 	a->mode = mode;
@@ -584,15 +594,9 @@ static void copy_gated(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 					       ino_out, off_out, fi_out, len,
 					       flags);
 	m = rfs_med_new(req, POL_REFLINK, "reflink", finish_copy);
-	if (!m) {
-		struct rfs_med d =
-			rfs_med_describe(req, POL_REFLINK, "reflink", dst);
-
-		d.off = (uint64_t)off_out;
-		d.len = len;
-		d.path_fd = rfs_file_of(fi_out)->fd;
-		return rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
-	}
+	if (!m)
+		return med_fail_oom(req, POL_REFLINK, "reflink", dst,
+				    (uint64_t)off_out, len, fi_out);
 	a = m->args;
 	a->ino = ino_in;
 	a->ino2 = ino_out;

@@ -8,13 +8,32 @@
 #ifndef RDMAFS_TEST_AS_USER_H
 #define RDMAFS_TEST_AS_USER_H
 
+#include <errno.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/*
+ * In a child (a function run by as_user or a fork): reports a failed
+ * expectation on stderr and returns 1 from that function, which becomes
+ * the child's exit status; Check's assertions don't work there.
+ */
+#define CHILD_EXPECT(cond)                                                \
+	do {                                                              \
+		if (!(cond)) {                                            \
+			fprintf(stderr,                                   \
+				"%s:%d: as uid %d: expected %s (%s)\n",   \
+				__FILE__, __LINE__, (int)getuid(), #cond, \
+				strerror(errno));                         \
+			return 1;                                         \
+		}                                                         \
+	} while (0)
 
 /*
  * Runs @fn(@arg) as @uid:@gid under umask @mask; returns what @fn

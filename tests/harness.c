@@ -699,3 +699,23 @@ int mnt_teardown(struct mnt *m)
 	drop_backing(m);
 	return ret;
 }
+
+void harness_cleanup_leftovers(const char *list)
+{
+	char line[PATH_MAX + 2];
+	FILE *f = fopen(list, "r");
+	struct stat st;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!*line || stat(line, &st) < 0)
+			continue;
+		harness_sh("umount -l '%s/mnt' 2>/dev/null; "
+			   "umount -l '%s/backing' 2>/dev/null; rm -rf '%s'",
+			   line, line, line);
+	}
+	fclose(f);
+	unlink(list);
+}

@@ -90,6 +90,13 @@ char *harness_run(int *st, const char *fmt, ...)
 /* Runs a shell command; returns its exit status, or -1. */
 int harness_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Unmounts and removes what a crashed test left behind: the scratch dirs
+ * (each with mnt/ and backing/) listed one a line in the file @list, which
+ * is then removed.  Nothing happens when @list does not exist.
+ */
+void harness_cleanup_leftovers(const char *list);
+
 /* True when the given uid could run a process (for unprivileged tests). */
 #define TEST_UID 4242
 #define TEST_GID 4242

@@ -58,14 +58,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
+# shellcheck source=tests/mount-test-lib.sh
+. "$(dirname "$0")/mount-test-lib.sh"
 
 # Processes whose command line mentions $1 (our unique temp paths).
 procs_with() {
@@ -76,10 +70,6 @@ procs_with() {
 		*"$1"*) echo "${d#/proc/}" ;;
 		esac
 	done
-}
-
-is_rdmafs_mount() {
-	[ "$(findmnt -n -o FSTYPE -M "$1" 2>/dev/null | tail -n 1)" = fuse.rdmafs ]
 }
 
 # Waits up to 5 s for $1 to become (or, with "gone", stop being) a mount.

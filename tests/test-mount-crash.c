@@ -609,27 +609,6 @@ START_TEST(test_crash_consistency)
 }
 END_TEST
 
-/* Unmounts and removes what a failed test left behind. */
-static void cleanup_leftovers(void)
-{
-	char line[PATH_MAX + 2];
-	FILE *f = fopen(leftovers, "r");
-	struct stat st;
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!*line || stat(line, &st) < 0)
-			continue;
-		harness_sh("umount -l '%s/mnt' 2>/dev/null; "
-			   "umount -l '%s/backing' 2>/dev/null; rm -rf '%s'",
-			   line, line, line);
-	}
-	fclose(f);
-	unlink(leftovers);
-}
-
 /* Whether a loop-mounted XFS can be made here (else skip). */
 static bool have_xfs(void)
 {
@@ -688,6 +667,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	cleanup_leftovers();
+	harness_cleanup_leftovers(leftovers);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

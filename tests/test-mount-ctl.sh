@@ -65,18 +65,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
-
-is_rdmafs_mount() {
-	[ "$(findmnt -n -o FSTYPE -M "$1" 2>/dev/null | tail -n 1)" = fuse.rdmafs ]
-}
+# shellcheck source=tests/mount-test-lib.sh
+. "$(dirname "$0")/mount-test-lib.sh"
 
 # Waits up to 5 s for $M to become (or, with "gone", stop being) a mount.
 wait_mount() {

@@ -40,7 +40,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "as-user.h"
+#include "clock-test-util.h"
 #include "harness.h"
+#include "hash-test-util.h"
 #include "pin-test-util.h"
 
 #define KIB 1024L
@@ -52,22 +55,6 @@ static char logdir[] = "/tmp/rdmafs-failclosed-XXXXXX";
 static char logpath[PATH_MAX];
 
 /* ================= helpers ================= */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static const char *mp(const char *rel)
 {
@@ -93,22 +80,6 @@ static off_t size_of(const char *path)
 	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path,
 		      strerror(errno));
 	return st.st_size;
-}
-
-/* FNV-1a of a whole file. */
-static uint64_t fnv(const char *path)
-{
-	unsigned char b[65536];
-	uint64_t h = 0xcbf29ce484222325ull;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, i;
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	while ((n = read(fd, b, sizeof(b))) > 0)
-		for (i = 0; i < n; i++)
-			h = (h ^ b[i]) * 0x100000001b3ull;
-	close(fd);
-	return h;
 }
 
 /* open(2)'s errno, or 0 (the descriptor closed). */
@@ -232,18 +203,6 @@ static int wait_for(pid_t pid, long ms)
 	} while (now_ms() < end);
 	return -1;
 }
-
-/* In a child: reports a failed expectation and exits with its line. */
-#define CHILD_EXPECT(cond)                                                \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr,                                   \
-				"%s:%d: as uid %d: expected %s (%s)\n",   \
-				__FILE__, __LINE__, (int)getuid(), #cond, \
-				strerror(errno));                         \
-			return 1;                                         \
-		}                                                         \
-	} while (0)
 
 /* ================= item 2: out of descriptors ================= */
 

@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock-test-util.h"
 #include "harness.h"
 #include "pin-test-util.h"
 
@@ -73,22 +74,6 @@ static char logpath[PATH_MAX + 32];
 static char leftovers[PATH_MAX];
 
 /* ================= small helpers ================= */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /*
  * How soon a parked request must end once its pins are gone: 100 ms
@@ -2666,27 +2651,6 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
-/* Unmounts and removes what a crashed test left behind. */
-static void cleanup_leftovers(void)
-{
-	char line[PATH_MAX + 2];
-	FILE *f = fopen(leftovers, "r");
-	struct stat st;
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!*line || stat(line, &st) < 0)
-			continue;
-		harness_sh("umount -l '%s/mnt' 2>/dev/null; "
-			   "umount -l '%s/backing' 2>/dev/null; rm -rf '%s'",
-			   line, line, line);
-	}
-	fclose(f);
-	unlink(leftovers);
-}
-
 static TCase *tc(Suite *s, const char *name, void (*setup)(void), int secs)
 {
 	TCase *t = tcase_create(name);
@@ -2778,7 +2742,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	cleanup_leftovers();
+	harness_cleanup_leftovers(leftovers);
 	harness_sh("rm -rf '%s'", logdir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

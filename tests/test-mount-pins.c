@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hash-test-util.h"
 #include "pin-test-util.h"
 
 #define PIN "user.rdmafs.pin"
@@ -61,22 +62,6 @@ static void put_sparse(const char *path, off_t size)
 {
 	put_file(path, "", 0, 0644);
 	ck_assert_int_eq(truncate(path, size), 0);
-}
-
-static uint64_t fnv(const char *path)
-{
-	static unsigned char b[1 << 16];
-	uint64_t h = 0xcbf29ce484222325ull;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n, i;
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	while ((n = read(fd, b, sizeof(b))) > 0)
-		for (i = 0; i < n; i++)
-			h = (h ^ b[i]) * 0x100000001b3ull;
-	ck_assert_int_eq(n, 0);
-	close(fd);
-	return h;
 }
 
 static bool all_zero(const char *path, off_t off, size_t len)
@@ -1978,27 +1963,6 @@ START_TEST(test_persistence)
 }
 END_TEST
 
-/* Unmounts and removes what a crashed test left behind. */
-static void cleanup_leftovers(void)
-{
-	char line[PATH_MAX + 2];
-	FILE *f = fopen(leftovers, "r");
-	struct stat st;
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!*line || stat(line, &st) < 0)
-			continue;
-		harness_sh("umount -l '%s/mnt' 2>/dev/null; "
-			   "umount -l '%s/backing' 2>/dev/null; rm -rf '%s'",
-			   line, line, line);
-	}
-	fclose(f);
-	unlink(leftovers);
-}
-
 int main(void)
 {
 	Suite *s = suite_create("mount-pins");
@@ -2080,6 +2044,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	cleanup_leftovers();
+	harness_cleanup_leftovers(leftovers);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

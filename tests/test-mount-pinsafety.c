@@ -33,6 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "as-user.h"
 #include "harness.h"
 #include "pin-test-util.h"
 
@@ -187,7 +188,7 @@ static size_t stored_offsets(const char *rel, uint64_t *off, size_t max)
 }
 
 /* Runs @fn as TEST_UID:TEST_GID (no other groups); its exit status. */
-static int as_user(int (*fn)(void *), void *arg)
+static int as_test_user(int (*fn)(void *), void *arg)
 {
 	pid_t pid = fork();
 	int st;
@@ -204,18 +205,6 @@ static int as_user(int (*fn)(void *), void *arg)
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
 }
-
-/* In a child: reports a failed expectation and exits with 1. */
-#define CHILD_EXPECT(cond)                                                \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr,                                   \
-				"%s:%d: as uid %d: expected %s (%s)\n",   \
-				__FILE__, __LINE__, (int)getuid(), #cond, \
-				strerror(errno));                         \
-			return 1;                                         \
-		}                                                         \
-	} while (0)
 
 static void user_file(const char *rel, mode_t mode)
 {
@@ -253,7 +242,7 @@ START_TEST(test_stored_pins_over_budget)
 	ck_assert_int_eq(pin(mp("rootf"), "0+4K"), 0);
 	/* A user fills the rest of the budget. */
 	remount("max_pins=4");
-	n = as_user(fill_budget, (void *)mp("u/f"));
+	n = as_test_user(fill_budget, (void *)mp("u/f"));
 	ck_assert_int_eq(n, 3);
 	/*
 	 * A smaller budget now, and the user's file met first: every
@@ -360,14 +349,14 @@ START_TEST(test_per_user_limit)
 	user_file("u/a", 0644);
 	user_file("u/b", 0644);
 	put_random(mp("r"), 64 * KIB, 3);
-	ck_assert_int_eq(as_user(user_pins_three, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_pins_three, NULL), 0);
 	/* Others still have room; root is bound by max_pins only. */
 	ck_assert_int_eq(pin(mp("r"), "0+1,1+1,2+1,3+1,4+1,5+1,6+1"), 0);
 	ck_assert_int_eq(pin(mp("r"), "7+1"), ENOSPC);
 	ck_assert_int_eq(status_num("pins"), 10);
 	/* Stored pins of the user load at the next mount and count. */
 	remount("max_pins=20,max_pins_per_user=2");
-	ck_assert_int_eq(as_user(user_over, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_over, NULL), 0);
 	ck_assert_int_eq(status_num("pins"), 9);
 	ck_assert_int_eq(mnt_teardown(&M), 0);
 }
@@ -556,7 +545,7 @@ static void privacy_setup(const char *opts)
 	ck_assert_int_eq(pin(mp("secret/s"), "0+1"), 0);
 	ck_assert_int_eq(pin(mp("pub/p"), "all"), 0);
 	ck_assert_int_eq(pin(mp("grp/g"), "all"), 0);
-	ck_assert_int_eq(as_user(user_pins_mine, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_pins_mine, NULL), 0);
 }
 
 START_TEST(test_privacy_listing)
@@ -570,7 +559,7 @@ START_TEST(test_privacy_listing)
 	ck_assert_msg(strstr(l, "secret/s 0+1 owner=0 "), "%s", l);
 	free(l);
 	ck_assert_int_eq(status_num("pins"), 4);
-	ck_assert_int_eq(as_user(user_sees, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_sees, NULL), 0);
 	/* And the user's view is not root's. */
 	l = listing();
 	ck_assert_uint_eq(count_lines(l), 4);
@@ -587,9 +576,9 @@ END_TEST
 START_TEST(test_privacy_after_chmod)
 {
 	privacy_setup("cache=always");
-	ck_assert_int_eq(as_user(user_sees, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_sees, NULL), 0);
 	ck_assert_int_eq(chmod(mp("pub"), 0700), 0);
-	ck_assert_int_eq(as_user(user_sees_less, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_sees_less, NULL), 0);
 	ck_assert_int_eq(mnt_teardown(&M), 0);
 }
 END_TEST
@@ -641,7 +630,7 @@ START_TEST(test_privacy_unpin_path)
 	size_t i;
 
 	privacy_setup(NULL);
-	ck_assert_int_eq(as_user(user_unpins_by_path, NULL), 0);
+	ck_assert_int_eq(as_test_user(user_unpins_by_path, NULL), 0);
 	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
 		ck_assert_msg(set_unpin(hidden[i]) == ENOENT, "%s: %s",
 			      hidden[i], strerror(set_unpin(hidden[i])));

@@ -96,18 +96,8 @@ t() {
 }
 trap cleanup EXIT
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-pass() {
-	echo "ok: $*"
-}
-
-is_rdmafs_mount() {
-	[ "$(findmnt -n -o FSTYPE -M "$1" 2>/dev/null | tail -n 1)" = fuse.rdmafs ]
-}
+# shellcheck source=tests/mount-test-lib.sh
+. "$(dirname "$0")/mount-test-lib.sh"
 
 # The pid of the daemon serving backing directory $1, from its lock file.
 lock_pid() {
