@@ -167,14 +167,7 @@ plain:
  */
 static bool pins_maybe(struct rfs *fs)
 {
-	bool any;
-
-	if (rfs_pins_any(fs) || !fs->pidx)
-		return rfs_pins_any(fs);
-	pthread_mutex_lock(&fs->pidx->lock);
-	any = fs->pidx->live > 0;
-	pthread_mutex_unlock(&fs->pidx->lock);
-	return any;
+	return rfs_pins_any(fs) || (fs->pidx && pidx_any(fs->pidx));
 }
 
 void rfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -462,6 +462,16 @@ bool pidx_has(struct pidx *x, uint64_t dev, uint64_t ino)
 	return r;
 }
 
+bool pidx_any(struct pidx *x)
+{
+	bool r;
+
+	pthread_mutex_lock(&x->lock);
+	r = x->live > 0;
+	pthread_mutex_unlock(&x->lock);
+	return r;
+}
+
 ssize_t pidx_items(struct pidx *x, struct pidx_item **out)
 {
 	struct pidx_item *items;

@@ -59,6 +59,8 @@ int pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
 /* Records that the inode has no pins any more. */
 void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino);
 bool pidx_has(struct pidx *x, uint64_t dev, uint64_t ino);
+/* True when any inode is recorded as pinned. */
+bool pidx_any(struct pidx *x);
 /*
  * A snapshot of every entry, for listing without holding the lock; free
  * it with pidx_free_items().  Returns the count or -errno (never a
