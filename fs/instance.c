@@ -36,9 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pinindex.h"
+#include "core/pinindex.h"
 #include "rdmafs.h"
-#include "storedir.h"
+#include "core/storedir.h"
 
 #define LOCK_NAME "lock"
 #define RUN_DIR "/run/rdmafs"
@@ -172,7 +172,7 @@ static int open_lock_file(int dfd, const char *name, const char *shown)
 				shown, strerror(-err));
 		return err;
 	}
-	err = rfs_private_file_ok(fd, shown);
+	err = sdir_file_ok(fd, shown);
 	if (err) {
 		close(fd);
 		return err;
@@ -189,7 +189,7 @@ static int lock_backing(struct rfs *fs)
 	int dfd, fd, err;
 
 	snprintf(shown, sizeof(shown), "%s/%s", fs->o.backing, PIDX_DIR);
-	dfd = rfs_private_dir(fs->root_fd, PIDX_DIR, shown, NULL);
+	dfd = sdir_private_dir(fs->root_fd, PIDX_DIR, shown, NULL);
 	if (dfd == -EROFS) {
 		/*
 		 * Nothing can change a read-only backing through any number
@@ -252,7 +252,7 @@ static int run_dir(char *shown, size_t size)
 
 	if (geteuid() == 0) {
 		snprintf(shown, size, "%s", RUN_DIR);
-		fd = rfs_private_dir(AT_FDCWD, RUN_DIR, RUN_DIR, NULL);
+		fd = sdir_private_dir(AT_FDCWD, RUN_DIR, RUN_DIR, NULL);
 		if (fd < 0 && fd != -EPERM)
 			fprintf(stderr, "rdmafs: couldn't open %s: %s\n",
 				RUN_DIR, strerror(-fd));
@@ -270,7 +270,7 @@ static int run_dir(char *shown, size_t size)
 		close(pfd);
 		return -ENOENT;
 	}
-	fd = rfs_private_dir(pfd, "rdmafs", shown, NULL);
+	fd = sdir_private_dir(pfd, "rdmafs", shown, NULL);
 	close(pfd);
 	if (fd < 0 && fd != -EPERM)
 		fprintf(stderr, "rdmafs: couldn't open %s: %s\n", shown,

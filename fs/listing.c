@@ -38,15 +38,13 @@
 #include "listing.h"
 #include "mediate.h"
 #include "ops.h"
-#include "pinindex.h"
+#include "core/pinindex.h"
 #include "pins.h"
 #include "pinstore_io.h"
-#include "rdmafs/pathesc.h"
-#include "rdmafs/pintable.h"
-#include "rdmafs/range.h"
+#include "core/pathesc.h"
+#include "core/pintable.h"
+#include "core/range.h"
 
-#define CTL_PINS RFS_XATTR_PREFIX "pins"
-#define XATTR_MAX (64 * 1024)
 /* Callers whose views are kept; more evict the least recently used. */
 #define NVIEWS 8
 /* As many groups as creds.c switches to. */
@@ -561,7 +559,7 @@ static int caller_text(fuse_req_t req, struct rfs_listing *l, bool build,
  */
 static int cut_page(const struct text *all, unsigned long page, struct text *t)
 {
-	size_t start = 0, budget = XATTR_MAX - 64;
+	size_t start = 0, budget = PROTO_VALUE_MAX - 64;
 	unsigned long pg = 0;
 
 	for (;;) {
@@ -580,8 +578,8 @@ static int cut_page(const struct text *all, unsigned long page, struct text *t)
 			rfs_text_add(t, all->buf ? all->buf + start : "",
 				     end - start);
 			if (end < all->len)
-				rfs_text_printf(t, "#more %s.%lu\n", CTL_PINS,
-						page + 1);
+				rfs_text_printf(t, PROTO_MORE " %s.%lu\n",
+						PROTO_PINS, page + 1);
 			return t->err;
 		}
 		if (end >= all->len)

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "rdmafs.h"
-#include "rdmafs/pinset.h"
+#include "core/pinset.h"
 
 /* A growing text buffer; err is set (and sticks) when memory ran out. */
 struct text {

@@ -20,7 +20,7 @@
 #include "mediate.h"
 #include "pins.h"
 #include "rdmafs.h"
-#include "rdmafs/audit.h"
+#include "core/audit.h"
 
 static double default_timeout(int cache)
 {

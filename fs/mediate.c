@@ -21,9 +21,9 @@
 
 #include "mediate.h"
 #include "pins.h"
-#include "rdmafs/audit.h"
-#include "rdmafs/identity.h"
-#include "rdmafs/pintable.h"
+#include "core/audit.h"
+#include "core/identity.h"
+#include "core/pintable.h"
 
 #define AUDIT_PINS 16
 

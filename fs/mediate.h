@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "rdmafs.h"
-#include "rdmafs/policy.h"
+#include "core/policy.h"
 
 struct rfs_med;
 

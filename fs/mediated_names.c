@@ -15,9 +15,9 @@
 #include "mediate.h"
 #include "mediated_ops.h"
 #include "ops.h"
-#include "pinindex.h"
+#include "core/pinindex.h"
 #include "pins.h"
-#include "rdmafs/pintable.h"
+#include "core/pintable.h"
 
 /* ---- unlink: the last name of a pinned file ---- */
 

@@ -31,7 +31,7 @@
 #include "mediated_ops.h"
 #include "ops.h"
 #include "pins.h"
-#include "rdmafs/pintable.h"
+#include "core/pintable.h"
 
 #define COPY_CHUNK (1u << 20)
 

@@ -28,22 +28,17 @@
 #include "listing.h"
 #include "ops.h"
 #include "mediate.h"
-#include "pinindex.h"
+#include "core/pinindex.h"
 #include "pins.h"
 #include "pinstore_io.h"
-#include "rdmafs/audit.h"
-#include "rdmafs/identity.h"
-#include "rdmafs/pinstore.h"
-#include "rdmafs/pintable.h"
-#include "rdmafs/range.h"
-#include "stabilize.h"
+#include "core/audit.h"
+#include "core/identity.h"
+#include "core/pinstore.h"
+#include "core/pintable.h"
+#include "core/range.h"
+#include "core/stabilize.h"
 
-#define CTL_PIN RFS_XATTR_PREFIX "pin"
-#define CTL_UNPIN RFS_XATTR_PREFIX "unpin"
-#define CTL_PINS RFS_XATTR_PREFIX "pins"
-#define CTL_STATUS RFS_XATTR_PREFIX "status"
 #define MAX_RANGES 64
-#define XATTR_MAX (64 * 1024)
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -344,9 +339,8 @@ static int ranges_within(int fd, const struct rng *r, size_t n, uint64_t *size)
 }
 
 /* Stabilises every range of @r (`all`: up to @size), at the caller's cost. */
-static int stab_ranges(fuse_req_t req, struct rfs_inode *in,
-		       struct rfs_stab *stab, const struct rng *r, size_t n,
-		       uint64_t size)
+static int stab_ranges(fuse_req_t req, struct rfs_inode *in, struct stab *stab,
+		       const struct rng *r, size_t n, uint64_t size)
 {
 	struct rfs_cred cred = { 0 };
 	size_t i;
@@ -355,8 +349,8 @@ static int stab_ranges(fuse_req_t req, struct rfs_inode *in,
 		rfs_space_enter(rfs_of(req), in, fuse_req_ctx(req)->uid, &cred);
 
 	for (i = 0; i < n && !err; i++)
-		err = r[i].all ? rfs_stab_range(stab, 0, size)
-			       : rfs_stab_range(stab, r[i].off, r[i].len);
+		err = r[i].all ? stab_range(stab, 0, size)
+			       : stab_range(stab, r[i].off, r[i].len);
 	rfs_cred_leave(&cred);
 	return err;
 }
@@ -367,8 +361,8 @@ static int verify_ranges(int fd, const struct rng *r, size_t n, uint64_t size)
 	int err = 0;
 
 	for (i = 0; i < n && !err; i++)
-		err = r[i].all ? rfs_stab_verify(fd, 0, size)
-			       : rfs_stab_verify(fd, r[i].off, r[i].len);
+		err = r[i].all ? stab_verify(fd, 0, size)
+			       : stab_verify(fd, r[i].off, r[i].len);
 	return err;
 }
 
@@ -385,9 +379,8 @@ static int verify_ranges(int fd, const struct rng *r, size_t n, uint64_t size)
  * race.
  */
 #define PIN_TRIES 3
-static int stab_gated(fuse_req_t req, struct rfs_inode *in,
-		      struct rfs_stab *stab, int fd, const struct rng *r,
-		      size_t n)
+static int stab_gated(fuse_req_t req, struct rfs_inode *in, struct stab *stab,
+		      int fd, const struct rng *r, size_t n)
 {
 	struct rfs *fs = rfs_of(req);
 	uint64_t size;
@@ -431,7 +424,7 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 	size_t n, i, nadded = 0;
 	char rel[PATH_MAX];
 	struct ptab_file *f;
-	struct rfs_stab stab;
+	struct stab stab;
 	int fd, err;
 	bool have_rel, store_failed = false, dropped;
 
@@ -446,7 +439,7 @@ static int do_pin(fuse_req_t req, struct rfs_inode *in, const char *value,
 		return fd;
 	/* The file was just reached by name: its path is at hand now. */
 	have_rel = rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0;
-	err = rfs_stab_begin(&stab, fd);
+	err = stab_begin(&stab, fd);
 	if (err)
 		goto out;
 	err = stab_gated(req, in, &stab, fd, r, n);
@@ -517,7 +510,7 @@ out_stab:
 	 * unless a failed store may have left the new pin on disk: then
 	 * the blocks stay, lest a pin come back over holes.
 	 */
-	rfs_stab_end(&stab, err != 0 && !store_failed);
+	stab_end(&stab, err != 0 && !store_failed);
 out:
 	close(fd);
 	return err;
@@ -548,7 +541,7 @@ static void reply_text(fuse_req_t req, int err, struct text *t, size_t size)
 {
 	if (err)
 		fuse_reply_err(req, -err);
-	else if (t->len > XATTR_MAX)
+	else if (t->len > PROTO_VALUE_MAX)
 		fuse_reply_err(req, E2BIG);
 	else if (size == 0)
 		fuse_reply_xattr(req, t->len);
@@ -564,15 +557,15 @@ static bool pins_page(const char *name, unsigned long *page)
 {
 	char *end;
 
-	if (strcmp(name, CTL_PINS) == 0) {
+	if (strcmp(name, PROTO_PINS) == 0) {
 		*page = 0;
 		return true;
 	}
-	if (!has_prefix(name, CTL_PINS ".") || !name[sizeof(CTL_PINS)])
+	if (!has_prefix(name, PROTO_PINS ".") || !name[sizeof(PROTO_PINS)])
 		return false;
 	errno = 0;
-	*page = strtoul(name + sizeof(CTL_PINS), &end, 10);
-	return !errno && !*end && *page > 0 && name[sizeof(CTL_PINS)] != '0';
+	*page = strtoul(name + sizeof(PROTO_PINS), &end, 10);
+	return !errno && !*end && *page > 0 && name[sizeof(PROTO_PINS)] != '0';
 }
 
 bool rfs_ctl_getxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
@@ -583,17 +576,17 @@ bool rfs_ctl_getxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
 	unsigned long page;
 	int err;
 
-	if (has_prefix(name, RFS_HIDDEN_PREFIX)) {
+	if (has_prefix(name, PROTO_HIDDEN_PREFIX)) {
 		fuse_reply_err(req, ENODATA);
 		return true;
 	}
-	if (!has_prefix(name, RFS_XATTR_PREFIX))
+	if (!has_prefix(name, PROTO_PREFIX))
 		return false;
-	if (strcmp(name, CTL_PIN) == 0)
+	if (strcmp(name, PROTO_PIN) == 0)
 		err = get_pins(fs, in, &t);
 	else if (in == &fs->root && pins_page(name, &page))
 		err = rfs_listing_page(req, page, &t);
-	else if (in == &fs->root && strcmp(name, CTL_STATUS) == 0)
+	else if (in == &fs->root && strcmp(name, PROTO_STATUS) == 0)
 		err = rfs_listing_status(req, &t);
 	else
 		err = -ENODATA;
@@ -606,17 +599,17 @@ bool rfs_ctl_setxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
 {
 	int err;
 
-	if (has_prefix(name, RFS_HIDDEN_PREFIX)) {
+	if (has_prefix(name, PROTO_HIDDEN_PREFIX)) {
 		fuse_reply_err(req, EPERM);
 		return true;
 	}
-	if (!has_prefix(name, RFS_XATTR_PREFIX))
+	if (!has_prefix(name, PROTO_PREFIX))
 		return false;
-	if (strcmp(name, CTL_PIN) == 0)
+	if (strcmp(name, PROTO_PIN) == 0)
 		err = do_pin(req, in, value, size);
-	else if (strcmp(name, CTL_UNPIN) == 0 && in == &rfs_of(req)->root)
+	else if (strcmp(name, PROTO_UNPIN) == 0 && in == &rfs_of(req)->root)
 		err = rfs_unpin_path(req, value, size);
-	else if (strcmp(name, CTL_UNPIN) == 0)
+	else if (strcmp(name, PROTO_UNPIN) == 0)
 		err = rfs_unpin_file(req, in, value, size, false);
 	else
 		err = -EINVAL;
@@ -628,13 +621,13 @@ bool rfs_ctl_removexattr(fuse_req_t req, struct rfs_inode *in, const char *name)
 {
 	int err;
 
-	if (has_prefix(name, RFS_HIDDEN_PREFIX)) {
+	if (has_prefix(name, PROTO_HIDDEN_PREFIX)) {
 		fuse_reply_err(req, EPERM);
 		return true;
 	}
-	if (!has_prefix(name, RFS_XATTR_PREFIX))
+	if (!has_prefix(name, PROTO_PREFIX))
 		return false;
-	if (strcmp(name, CTL_PIN) == 0)
+	if (strcmp(name, PROTO_PIN) == 0)
 		err = rfs_unpin_file(req, in, NULL, 0, true);
 	else
 		err = -EINVAL;
@@ -649,8 +642,8 @@ size_t rfs_ctl_filter_list(char *list, size_t len)
 	while (in < len) {
 		size_t n = strnlen(list + in, len - in) + 1;
 
-		if (!has_prefix(list + in, RFS_HIDDEN_PREFIX) &&
-		    !has_prefix(list + in, RFS_XATTR_PREFIX)) {
+		if (!has_prefix(list + in, PROTO_HIDDEN_PREFIX) &&
+		    !has_prefix(list + in, PROTO_PREFIX)) {
 			memmove(list + out, list + in, n);
 			out += n;
 		}

@@ -12,9 +12,6 @@
 
 #include "rdmafs.h"
 
-#define RFS_XATTR_PREFIX "user.rdmafs."
-#define RFS_HIDDEN_PREFIX "trusted.rdmafs."
-
 struct ptab_file;
 
 /* After daemonising (the pin table has threads of its own). */

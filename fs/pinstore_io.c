@@ -13,13 +13,12 @@
 #include <unistd.h>
 
 #include "ops.h"
-#include "pinindex.h"
+#include "core/pinindex.h"
 #include "pins.h"
 #include "pinstore_io.h"
-#include "rdmafs/pinstore.h"
-#include "rdmafs/pintable.h"
+#include "core/pinstore.h"
+#include "core/pintable.h"
 
-#define XATTR_MAX (64 * 1024)
 /* Tries to read a value that keeps changing size under us. */
 #define READ_TRIES 4
 
@@ -53,7 +52,7 @@ int rfs_pins_store(int fd, const struct pset *set)
 	ssize_t n;
 	int wfd, err = 0;
 
-	if (size > XATTR_MAX)
+	if (size > PROTO_VALUE_MAX)
 		return -ENOSPC;
 	buf = malloc(size);
 	if (!buf)
@@ -69,10 +68,10 @@ int rfs_pins_store(int fd, const struct pset *set)
 		return wfd;
 	}
 	if (n == 0)
-		err = fremovexattr(wfd, PSTORE_XATTR) < 0 && errno != ENODATA
+		err = fremovexattr(wfd, PROTO_STORE) < 0 && errno != ENODATA
 			      ? -errno
 			      : 0;
-	else if (fsetxattr(wfd, PSTORE_XATTR, buf, (size_t)n, 0) < 0)
+	else if (fsetxattr(wfd, PROTO_STORE, buf, (size_t)n, 0) < 0)
 		/* E2BIG and ERANGE: the filesystem cannot hold that many. */
 		err = errno == E2BIG || errno == ERANGE ? -ENOSPC : -errno;
 	/*
@@ -115,13 +114,13 @@ static ssize_t read_value(int fd, void **buf)
 
 	rfs_fd_path(path, sizeof(path), fd);
 	for (i = 0; i < READ_TRIES; i++) {
-		n = getxattr(path, PSTORE_XATTR, NULL, 0);
+		n = getxattr(path, PROTO_STORE, NULL, 0);
 		if (n < 0)
 			return -errno;
 		*buf = malloc(n ? (size_t)n : 1);
 		if (!*buf)
 			return -ENOMEM;
-		m = getxattr(path, PSTORE_XATTR, *buf, (size_t)n);
+		m = getxattr(path, PROTO_STORE, *buf, (size_t)n);
 		if (m >= 0)
 			return m;
 		free(*buf);

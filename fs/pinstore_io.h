@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "rdmafs.h"
-#include "rdmafs/pinset.h"
+#include "core/pinset.h"
 
 /*
  * Stores the persistent pins of @set (locked by the caller) on the file

@@ -6,8 +6,7 @@
 #ifndef RDMAFS_FS_H
 #define RDMAFS_FS_H
 
-#define FUSE_USE_VERSION 312
-
+/* FUSE_USE_VERSION comes from meson (fs/meson.build). */
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,14 +14,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "rdmafs/fdcache.h"
-#include "rdmafs/policy.h"
+#include "core/fdcache.h"
+#include "core/policy.h"
 
-/*
- * One pin lists in at most ~110 bytes; 512 of them fit the 64 KiB of an
- * xattr value, so a file's pins are always read in one getxattr.
- */
-#define RFS_MAX_PINS_PER_FILE 512
+#include "core/proto.h"
+
+#define RFS_MAX_PINS_PER_FILE PROTO_FILE_PINS_MAX
 
 enum rfs_cache_mode {
 	RFS_CACHE_NEVER,

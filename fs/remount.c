@@ -243,7 +243,7 @@ static int check_opts(const char *real, const struct rfs_opts *o,
 			if (!wanted_value(key, o, pol, want, sizeof(want)))
 				continue;
 			if (n < 0) {
-				n = getxattr(real, "user.rdmafs.status", st,
+				n = getxattr(real, PROTO_STATUS, st,
 					     sizeof(st) - 1);
 				if (n < 0) {
 					fprintf(stderr,

@@ -23,12 +23,12 @@
 #include <unistd.h>
 
 #include "ops.h"
-#include "pinindex.h"
+#include "core/pinindex.h"
 #include "pins.h"
 #include "pinstore_io.h"
-#include "rdmafs/pathesc.h"
-#include "rdmafs/pintable.h"
-#include "rdmafs/range.h"
+#include "core/pathesc.h"
+#include "core/pintable.h"
+#include "core/range.h"
 
 struct pick {
 	/* What to pick. */

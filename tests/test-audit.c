@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rdmafs/audit.h"
+#include "core/audit.h"
 
 static char tmpdir[] = "/tmp/test-audit-XXXXXX";
 static bool have_python;

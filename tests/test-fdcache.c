@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "rdmafs/fdcache.h"
+#include "core/fdcache.h"
 
 static int opens;
 

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rdmafs/identity.h"
+#include "core/identity.h"
 
 static const char *argv0;
 static char self_exe[PATH_MAX];

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rdmafs/pinset.h"
+#include "core/pinset.h"
 
 static struct pin mkpin(uint64_t off, uint64_t len, uint32_t owner,
 			int32_t holder)

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rdmafs/pinset.h"
-#include "rdmafs/pinstore.h"
+#include "core/pinset.h"
+#include "core/pinstore.h"
 
 #define MAXP 512
 /* pstore_size() as a constant expression, for array sizes. */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "rdmafs/pintable.h"
+#include "core/pintable.h"
 
 static struct pin mkpin(uint64_t off, uint64_t len, uint32_t owner,
 			int32_t holder)

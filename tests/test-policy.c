@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "rdmafs/policy.h"
+#include "core/policy.h"
 
 START_TEST(test_defaults)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rdmafs/range.h"
+#include "core/range.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -19,7 +19,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
-#include "ctl_parse.h"
+#include "core/proto_parse.h"
 
 #ifndef RDMAFS_VERSION
 #define RDMAFS_VERSION "unknown"
@@ -261,7 +261,7 @@ static ssize_t mount_getxattr(void *ctx, const char *name, void *buf,
 
 /* The one-line reason a control xattr of @mnt could not be read. */
 static void read_failed(const char *what, const char *mnt, int ret,
-			const struct ctl_err *err)
+			const struct proto_err *err)
 {
 	char why[sizeof(err->msg) + 64];
 
@@ -364,7 +364,7 @@ struct pin_row {
 	char holder[64];
 };
 
-static void print_pins_json(const struct ctl_pins *pins)
+static void print_pins_json(const struct proto_pins *pins)
 {
 	size_t i;
 
@@ -374,7 +374,7 @@ static void print_pins_json(const struct ctl_pins *pins)
 	}
 	printf("[\n");
 	for (i = 0; i < pins->n; i++) {
-		const struct ctl_pin *p = &pins->v[i];
+		const struct proto_pin *p = &pins->v[i];
 
 		printf("  {\"path\": ");
 		json_string(stdout, p->path, p->path_len);
@@ -402,7 +402,7 @@ static void pad(size_t have, size_t want)
 		putchar(' ');
 }
 
-static int print_pins_table(const struct ctl_pins *pins)
+static int print_pins_table(const struct proto_pins *pins)
 {
 	size_t w_path = strlen("PATH"), w_range = strlen("RANGE");
 	size_t w_size = strlen("SIZE"), w_owner = strlen("OWNER");
@@ -417,7 +417,7 @@ static int print_pins_table(const struct ctl_pins *pins)
 	if (!rows)
 		goto out_nomem;
 	for (i = 0; i < pins->n; i++) {
-		const struct ctl_pin *p = &pins->v[i];
+		const struct proto_pin *p = &pins->v[i];
 		struct pin_row *r = &rows[i];
 
 		r->path = render(p->path, p->path_len, &r->path_w);
@@ -475,8 +475,8 @@ out_nomem:
 
 static int cmd_pins(const struct subcommand *cmd, int argc, char **argv)
 {
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 	const char *mnt;
 	bool json;
 	int ret;
@@ -484,7 +484,7 @@ static int cmd_pins(const struct subcommand *cmd, int argc, char **argv)
 	ret = parse_view_args(cmd, argc, argv, &json, &mnt);
 	if (ret >= 0)
 		return ret;
-	ret = ctl_read_pins(mount_getxattr, (void *)mnt, &pins, &err);
+	ret = proto_read_pins(mount_getxattr, (void *)mnt, &pins, &err);
 	if (ret) {
 		read_failed("pins", mnt, ret, &err);
 		return 1;
@@ -495,7 +495,7 @@ static int cmd_pins(const struct subcommand *cmd, int argc, char **argv)
 	} else {
 		ret = print_pins_table(&pins);
 	}
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 	return ret ? ret : finish_output();
 }
 
@@ -513,8 +513,8 @@ static bool is_json_number(const char *s)
 
 static int cmd_status(const struct subcommand *cmd, int argc, char **argv)
 {
-	struct ctl_kv *kv = NULL;
-	struct ctl_err err;
+	struct proto_kv *kv = NULL;
+	struct proto_err err;
 	size_t len, count, i, w = 0;
 	const char *mnt;
 	char *val;
@@ -525,13 +525,13 @@ static int cmd_status(const struct subcommand *cmd, int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	err.msg[0] = '\0';
-	ret = ctl_read_value(mount_getxattr, (void *)mnt, CTL_STATUS_XATTR,
-			     &val, &len);
+	ret = proto_read_value(mount_getxattr, (void *)mnt, PROTO_STATUS, &val,
+			       &len);
 	if (ret) {
 		read_failed("the status", mnt, ret, NULL);
 		return 1;
 	}
-	ret = ctl_parse_status(val, len, &kv, &count, &err);
+	ret = proto_parse_status(val, len, &kv, &count, &err);
 	if (ret) {
 		read_failed("the status", mnt, ret, &err);
 		goto out_free_val;
@@ -562,7 +562,7 @@ static int cmd_status(const struct subcommand *cmd, int argc, char **argv)
 			free(r);
 		}
 	}
-	ctl_kv_free(kv, count);
+	proto_kv_free(kv, count);
 out_free_val:
 	free(val);
 	return ret ? 1 : finish_output();

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rdmafs/pintable.h"
+#include "core/pintable.h"
 
 static uint64_t rnd_state = 88172645463325252ULL;
 

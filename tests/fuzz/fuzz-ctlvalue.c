@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rdmafs/pathesc.h"
-#include "rdmafs/range.h"
+#include "core/pathesc.h"
+#include "core/range.h"
 
 /* fs/pins.c MAX_RANGES: the documented limit of one setxattr. */
 #define MAX_RANGES 64

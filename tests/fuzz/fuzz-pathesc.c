@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rdmafs/pathesc.h"
+#include "core/pathesc.h"
 
 /* Escapes @path and checks the result; returns it (malloc'd). */
 static char *escape_checked(const char *path)

@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rdmafs/pinset.h"
-#include "rdmafs/pinstore.h"
+#include "core/pinset.h"
+#include "core/pinstore.h"
 
 #define MAXP 256
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rdmafs/range.h"
+#include "core/range.h"
 
 #define LMAX 8
 

@@ -12,22 +12,19 @@
  * with a message naming the page and line, rather than being skipped
  * (skipping would show a listing silently short of a pin).
  */
-#ifndef RDMAFS_CTL_PARSE_H
-#define RDMAFS_CTL_PARSE_H
+#ifndef RDMAFS_PROTO_PARSE_H
+#define RDMAFS_PROTO_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/proto.h"
+
 /* The first page of the listing; it names the next one, if any. */
-#define CTL_PINS_XATTR "user.rdmafs.pins"
-#define CTL_STATUS_XATTR "user.rdmafs.status"
 
-/* Longest `since` kept: RFC 3339 with nanoseconds and an offset is 35. */
-#define CTL_SINCE_MAX 48
-
-struct ctl_pin {
+struct proto_pin {
 	char *path; /* unescaped, NUL-terminated, owned by the pin */
 	size_t path_len; /* bytes before the NUL */
 	uint64_t off; /* 0 when all */
@@ -35,23 +32,23 @@ struct ctl_pin {
 	bool all;
 	uint32_t owner; /* uid */
 	pid_t holder; /* live holder's pid; 0 for a persistent pin (-) */
-	char since[CTL_SINCE_MAX]; /* as the daemon wrote it */
+	char since[PROTO_SINCE_MAX]; /* as the daemon wrote it */
 	unsigned int page; /* 0 for the first page; tells duplicates apart */
 };
 
-struct ctl_pins {
-	struct ctl_pin *v;
+struct proto_pins {
+	struct proto_pin *v;
 	size_t n;
 	size_t cap;
 };
 
-struct ctl_kv {
+struct proto_kv {
 	char *key; /* both owned, NUL-terminated */
 	char *val;
 };
 
 /* Why a read failed when the value itself was wrong: page, line, reason. */
-struct ctl_err {
+struct proto_err {
 	char msg[256];
 };
 
@@ -59,8 +56,8 @@ struct ctl_err {
  * Reads the value of xattr @name into @buf of @size bytes, as getxattr(2)
  * does (@size 0 asks for the length), but returns -errno on failure.
  */
-typedef ssize_t ctl_getxattr_fn(void *ctx, const char *name, void *buf,
-				size_t size);
+typedef ssize_t proto_getxattr_fn(void *ctx, const char *name, void *buf,
+				  size_t size);
 
 /*
  * Reads the whole value of @name: asks for its length, then fetches it,
@@ -70,8 +67,8 @@ typedef ssize_t ctl_getxattr_fn(void *ctx, const char *name, void *buf,
  * it.  Returns the callback's -errno, -ENOMEM, or -EAGAIN when the value
  * kept growing.
  */
-int ctl_read_value(ctl_getxattr_fn *get, void *ctx, const char *name,
-		   char **val, size_t *len);
+int proto_read_value(proto_getxattr_fn *get, void *ctx, const char *name,
+		     char **val, size_t *len);
 
 /*
  * Undoes the listing's octal escapes: `\` followed by exactly three octal
@@ -81,7 +78,7 @@ int ctl_read_value(ctl_getxattr_fn *get, void *ctx, const char *name,
  * value above \377 or \000, or a raw blank, NUL or newline (which the
  * daemon must have escaped), or -ENOMEM.
  */
-int ctl_unescape(const char *s, size_t n, char **out, size_t *out_len);
+int proto_unescape(const char *s, size_t n, char **out, size_t *out_len);
 
 /*
  * Parses one listing line, without its newline:
@@ -92,8 +89,8 @@ int ctl_unescape(const char *s, size_t n, char **out, size_t *out_len);
  * frees out->path), -EINVAL with a reason in *@why (a static string), or
  * -ENOMEM.
  */
-int ctl_parse_pin_line(const char *s, size_t n, struct ctl_pin *out,
-		       const char **why);
+int proto_parse_pin_line(const char *s, size_t n, struct proto_pin *out,
+			 const char **why);
 
 /*
  * Parses one page of the listing (@name for messages) and appends its pins
@@ -102,11 +99,12 @@ int ctl_parse_pin_line(const char *s, size_t n, struct ctl_pin *out,
  * the very end of the value are ignored.  Returns 0, -EINVAL (reason in
  * @err; @pins may have gained some of the page's pins) or -ENOMEM.
  */
-int ctl_parse_page(const char *s, size_t n, const char *name, unsigned int page,
-		   struct ctl_pins *pins, char **next, struct ctl_err *err);
+int proto_parse_page(const char *s, size_t n, const char *name,
+		     unsigned int page, struct proto_pins *pins, char **next,
+		     struct proto_err *err);
 
 /*
- * Reads the whole listing: CTL_PINS_XATTR, then each page its predecessor
+ * Reads the whole listing: PROTO_PINS, then each page its predecessor
  * names, until a page names none.  A next page must be called
  * `user.rdmafs.pins.N` with N greater than the previous page's, so that a
  * confused daemon cannot make the walk loop.  Pages are formatted when
@@ -120,23 +118,23 @@ int ctl_parse_page(const char *s, size_t n, const char *name, unsigned int page,
  * "not rdmafs"), -EINVAL for a malformed listing (reason in @err), -EAGAIN
  * when the listing kept changing, -ENOMEM.  @pins is empty on error.
  */
-int ctl_read_pins(ctl_getxattr_fn *get, void *ctx, struct ctl_pins *pins,
-		  struct ctl_err *err);
+int proto_read_pins(proto_getxattr_fn *get, void *ctx, struct proto_pins *pins,
+		    struct proto_err *err);
 
 /* Frees every pin's path and the array; leaves @pins empty and reusable. */
-void ctl_pins_free(struct ctl_pins *pins);
+void proto_pins_free(struct proto_pins *pins);
 
 /*
  * Parses `key=value` lines (the status).  Keys are letters, digits, `_`,
  * `-` and `.`; a value is anything up to the newline, possibly empty.
  * Blank lines and trailing NULs are ignored; a line without `=`, a bad or
  * repeated key is -EINVAL with the reason in @err.  Returns 0 and a
- * malloc'd array in *@kv of *@count entries (free with ctl_kv_free()), or
+ * malloc'd array in *@kv of *@count entries (free with proto_kv_free()), or
  * -EINVAL, -ENOMEM.
  */
-int ctl_parse_status(const char *s, size_t n, struct ctl_kv **kv, size_t *count,
-		     struct ctl_err *err);
+int proto_parse_status(const char *s, size_t n, struct proto_kv **kv,
+		       size_t *count, struct proto_err *err);
 
-void ctl_kv_free(struct ctl_kv *kv, size_t count);
+void proto_kv_free(struct proto_kv *kv, size_t count);
 
 #endif

@@ -8,33 +8,33 @@
 #include <sys/types.h>
 
 /* A range this stabilisation allocated from a hole (to punch on undo). */
-struct rfs_stab_hole {
+struct stab_hole {
 	uint64_t off, end;
 };
 
 /*
- * One stabilisation of one file, from rfs_stab_begin() to rfs_stab_end().
+ * One stabilisation of one file, from stab_begin() to stab_end().
  * Opaque to callers; on the stack of the one thread that uses it.
  */
-struct rfs_stab {
+struct stab {
 	int fd;
 	dev_t dev;
 	ino_t ino;
 	uint64_t bsize; /* the backing filesystem's block size */
-	struct rfs_stab *next; /* in the list of inodes being stabilised */
-	struct rfs_stab_hole *holes; /* what rfs_stab_end() may punch */
+	struct stab *next; /* in the list of inodes being stabilised */
+	struct stab_hole *holes; /* what stab_end() may punch */
 	size_t nholes, cap;
 };
 
 /*
  * Starts stabilising the open, writable @fd (stabilize.c says what that
  * takes).  Waits while another thread stabilises the same inode: from
- * here to rfs_stab_end() no other stabilisation of it runs, so the holes
+ * here to stab_end() no other stabilisation of it runs, so the holes
  * this one allocates are nobody else's until it ends.  Hold it until the
  * pin is in the pin table, or given up.  Returns 0 or -errno; on error
  * there is nothing to end.
  */
-int rfs_stab_begin(struct rfs_stab *st, int fd);
+int stab_begin(struct stab *st, int fd);
 
 /*
  * Makes the block map of [off, off + len) stable: unshares only its shared
@@ -43,10 +43,10 @@ int rfs_stab_begin(struct rfs_stab *st, int fd);
  * holes and shared extents of the range; when even that is not free it
  * returns -ENOSPC before changing anything.  Returns 0, or -errno:
  * -EOPNOTSUPP when the backing filesystem cannot make or show a stable
- * map, -ENOSPC when it has no room for the blocks.  Call rfs_stab_end()
+ * map, -ENOSPC when it has no room for the blocks.  Call stab_end()
  * either way.
  */
-int rfs_stab_range(struct rfs_stab *st, uint64_t off, uint64_t len);
+int stab_range(struct stab *st, uint64_t off, uint64_t len);
 
 /*
  * Only checks, with one FIEMAP and no writeback, that [off, off + len) of
@@ -57,15 +57,15 @@ int rfs_stab_range(struct rfs_stab *st, uint64_t off, uint64_t len);
  * undone the work meanwhile.  Returns 0 when stable, -EAGAIN when not,
  * or -errno (-EOPNOTSUPP: no FIEMAP here).
  */
-int rfs_stab_verify(int fd, uint64_t off, uint64_t len);
+int stab_verify(int fd, uint64_t off, uint64_t len);
 
 /*
  * Ends @st.  With @undo (the pin failed) it first punches back every hole
- * that rfs_stab_range() allocated, so that a failed pin leaves no new
+ * that stab_range() allocated, so that a failed pin leaves no new
  * allocation behind; blocks it unshared stay unshared (the sharing cannot
  * be restored).  Never fails: a punch that fails leaves only zeros
  * allocated.
  */
-void rfs_stab_end(struct rfs_stab *st, bool undo);
+void stab_end(struct stab *st, bool undo);
 
 #endif

@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_parse.h"
-#include "rdmafs/pathesc.h"
-
-#define MORE_DIRECTIVE "#more"
+#include "core/proto_parse.h"
+#include "core/pathesc.h"
 
 /*
  * How often a value may grow between the length probe and the fetch, and
@@ -23,10 +21,10 @@
 #define READ_RETRIES 8
 #define WALK_RESTARTS 4
 
-static void set_err(struct ctl_err *err, const char *fmt, ...)
+static void set_err(struct proto_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static void set_err(struct ctl_err *err, const char *fmt, ...)
+static void set_err(struct proto_err *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -35,8 +33,8 @@ static void set_err(struct ctl_err *err, const char *fmt, ...)
 	va_end(ap);
 }
 
-int ctl_read_value(ctl_getxattr_fn *get, void *ctx, const char *name,
-		   char **val, size_t *len)
+int proto_read_value(proto_getxattr_fn *get, void *ctx, const char *name,
+		     char **val, size_t *len)
 {
 	char *buf = NULL;
 	ssize_t size, got;
@@ -78,7 +76,7 @@ out_free:
 	return ret;
 }
 
-int ctl_unescape(const char *s, size_t n, char **out, size_t *out_len)
+int proto_unescape(const char *s, size_t n, char **out, size_t *out_len)
 {
 	return pesc_unescape(s, n, out, out_len);
 }
@@ -108,7 +106,7 @@ static int parse_dec(const char *s, size_t n, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int parse_range(const char *s, size_t n, struct ctl_pin *pin)
+static int parse_range(const char *s, size_t n, struct proto_pin *pin)
 {
 	const char *plus;
 
@@ -136,7 +134,7 @@ static int parse_range(const char *s, size_t n, struct ctl_pin *pin)
  * z are allowed too).  Anything else means a broken field, and the value
  * goes into JSON verbatim, so refuse it rather than pass it on.
  */
-static int parse_since(const char *s, size_t n, struct ctl_pin *pin)
+static int parse_since(const char *s, size_t n, struct proto_pin *pin)
 {
 	size_t i;
 
@@ -191,7 +189,7 @@ static bool next_token(const char *s, size_t n, size_t *pos, const char **tok,
 #define FIELD_HOLDER 0x2
 #define FIELD_SINCE 0x4
 
-static int parse_field(const char *tok, size_t n, struct ctl_pin *pin,
+static int parse_field(const char *tok, size_t n, struct proto_pin *pin,
 		       unsigned int *seen, const char **why)
 {
 	const char *eq = memchr(tok, '=', n);
@@ -246,10 +244,10 @@ static int parse_field(const char *tok, size_t n, struct ctl_pin *pin,
 	return 0;
 }
 
-int ctl_parse_pin_line(const char *s, size_t n, struct ctl_pin *out,
-		       const char **why)
+int proto_parse_pin_line(const char *s, size_t n, struct proto_pin *out,
+			 const char **why)
 {
-	struct ctl_pin pin = { 0 };
+	struct proto_pin pin = { 0 };
 	unsigned int seen = 0;
 	const char *tok;
 	size_t pos = 0, tok_len;
@@ -259,7 +257,7 @@ int ctl_parse_pin_line(const char *s, size_t n, struct ctl_pin *out,
 		*why = "empty line";
 		return -EINVAL;
 	}
-	ret = ctl_unescape(tok, tok_len, &pin.path, &pin.path_len);
+	ret = proto_unescape(tok, tok_len, &pin.path, &pin.path_len);
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret) {
@@ -298,11 +296,11 @@ out_inval:
 	return -EINVAL;
 }
 
-static int pins_push(struct ctl_pins *pins, const struct ctl_pin *pin)
+static int pins_push(struct proto_pins *pins, const struct proto_pin *pin)
 {
 	if (pins->n == pins->cap) {
 		size_t cap = pins->cap ? pins->cap * 2 : 64;
-		struct ctl_pin *v;
+		struct proto_pin *v;
 
 		v = reallocarray(pins->v, cap, sizeof(*v));
 		if (!v)
@@ -316,14 +314,13 @@ static int pins_push(struct ctl_pins *pins, const struct ctl_pin *pin)
 
 /* Handles a `#...` line: only `#more NAME`, and only as the last line. */
 static int parse_directive(const char *s, size_t n, bool last, const char *name,
-			   size_t lineno, char **next, struct ctl_err *err)
+			   size_t lineno, char **next, struct proto_err *err)
 {
-	size_t dlen = strlen(MORE_DIRECTIVE);
+	size_t dlen = strlen(PROTO_MORE);
 	const char *tok;
 	size_t pos = dlen, tok_len;
 
-	if (n <= dlen || memcmp(s, MORE_DIRECTIVE, dlen) ||
-	    !is_blank(s[dlen])) {
+	if (n <= dlen || memcmp(s, PROTO_MORE, dlen) || !is_blank(s[dlen])) {
 		set_err(err, "%s, line %zu: unknown directive '%.*s'", name,
 			lineno, (int)(n > 40 ? 40 : n), s);
 		return -EINVAL;
@@ -342,8 +339,9 @@ static int parse_directive(const char *s, size_t n, bool last, const char *name,
 	return *next ? 0 : -ENOMEM;
 }
 
-int ctl_parse_page(const char *s, size_t n, const char *name, unsigned int page,
-		   struct ctl_pins *pins, char **next, struct ctl_err *err)
+int proto_parse_page(const char *s, size_t n, const char *name,
+		     unsigned int page, struct proto_pins *pins, char **next,
+		     struct proto_err *err)
 {
 	size_t pos = 0, lineno = 0;
 	int ret;
@@ -355,7 +353,7 @@ int ctl_parse_page(const char *s, size_t n, const char *name, unsigned int page,
 	while (pos < n) {
 		const char *line = s + pos, *nl, *why;
 		size_t len, rest;
-		struct ctl_pin pin;
+		struct proto_pin pin;
 		bool last;
 
 		nl = memchr(line, '\n', n - pos);
@@ -381,7 +379,7 @@ int ctl_parse_page(const char *s, size_t n, const char *name, unsigned int page,
 				return ret;
 			continue;
 		}
-		ret = ctl_parse_pin_line(line, len, &pin, &why);
+		ret = proto_parse_pin_line(line, len, &pin, &why);
 		if (ret == -EINVAL)
 			set_err(err, "%s, line %zu: %s: '%.*s'", name, lineno,
 				why, (int)(len > 80 ? 80 : len), line);
@@ -400,10 +398,10 @@ int ctl_parse_page(const char *s, size_t n, const char *name, unsigned int page,
 /* N of `user.rdmafs.pins.N`, or 0 when @name is not such a page. */
 static uint64_t page_number(const char *name)
 {
-	size_t plen = strlen(CTL_PINS_XATTR);
+	size_t plen = strlen(PROTO_PINS);
 	uint64_t num;
 
-	if (strncmp(name, CTL_PINS_XATTR, plen) || name[plen] != '.')
+	if (strncmp(name, PROTO_PINS, plen) || name[plen] != '.')
 		return 0;
 	if (parse_dec(name + plen + 1, strlen(name + plen + 1), UINT32_MAX,
 		      &num))
@@ -411,7 +409,7 @@ static uint64_t page_number(const char *name)
 	return num;
 }
 
-void ctl_pins_free(struct ctl_pins *pins)
+void proto_pins_free(struct proto_pins *pins)
 {
 	size_t i;
 
@@ -423,7 +421,7 @@ void ctl_pins_free(struct ctl_pins *pins)
 	pins->cap = 0;
 }
 
-static int pin_cmp(const struct ctl_pin *a, const struct ctl_pin *b)
+static int pin_cmp(const struct proto_pin *a, const struct proto_pin *b)
 {
 	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
 	int c = memcmp(a->path, b->path, n);
@@ -448,7 +446,7 @@ static int pin_cmp(const struct ctl_pin *a, const struct ctl_pin *b)
 /* Equal pins sort by position, so the first of each group comes first. */
 static int index_cmp(const void *pa, const void *pb, void *base)
 {
-	const struct ctl_pin *v = base;
+	const struct proto_pin *v = base;
 	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
 	int c = pin_cmp(&v[a], &v[b]);
 
@@ -462,7 +460,7 @@ static int index_cmp(const void *pa, const void *pb, void *base)
  * while the walk went on.  Repeats within one page are left alone, as the
  * daemon wrote them from one consistent look at the pins.
  */
-static int drop_page_repeats(struct ctl_pins *pins)
+static int drop_page_repeats(struct proto_pins *pins)
 {
 	size_t *idx, i, j, kept;
 	bool *drop;
@@ -481,7 +479,7 @@ static int drop_page_repeats(struct ctl_pins *pins)
 		idx[i] = i;
 	qsort_r(idx, pins->n, sizeof(*idx), index_cmp, pins->v);
 	for (i = 0; i < pins->n; i = j) {
-		const struct ctl_pin *first = &pins->v[idx[i]];
+		const struct proto_pin *first = &pins->v[idx[i]];
 
 		for (j = i + 1;
 		     j < pins->n && !pin_cmp(first, &pins->v[idx[j]]); j++) {
@@ -502,8 +500,8 @@ static int drop_page_repeats(struct ctl_pins *pins)
 }
 
 /* One walk over the pages; -ENODATA past the first page means "restart". */
-static int walk_pages(ctl_getxattr_fn *get, void *ctx, struct ctl_pins *pins,
-		      struct ctl_err *err)
+static int walk_pages(proto_getxattr_fn *get, void *ctx,
+		      struct proto_pins *pins, struct proto_err *err)
 {
 	char *name = NULL, *next = NULL, *val = NULL;
 	uint64_t last_num = 0, num;
@@ -512,14 +510,14 @@ static int walk_pages(ctl_getxattr_fn *get, void *ctx, struct ctl_pins *pins,
 	int ret;
 
 	for (page = 0;; page++) {
-		const char *cur = page ? name : CTL_PINS_XATTR;
+		const char *cur = page ? name : PROTO_PINS;
 
-		ret = ctl_read_value(get, ctx, cur, &val, &len);
+		ret = proto_read_value(get, ctx, cur, &val, &len);
 		if (ret == -ENODATA && page)
 			ret = -EAGAIN;
 		if (ret)
 			goto out;
-		ret = ctl_parse_page(val, len, cur, page, pins, &next, err);
+		ret = proto_parse_page(val, len, cur, page, pins, &next, err);
 		free(val);
 		if (ret)
 			goto out;
@@ -545,8 +543,8 @@ out:
 	return ret;
 }
 
-int ctl_read_pins(ctl_getxattr_fn *get, void *ctx, struct ctl_pins *pins,
-		  struct ctl_err *err)
+int proto_read_pins(proto_getxattr_fn *get, void *ctx, struct proto_pins *pins,
+		    struct proto_err *err)
 {
 	int ret = -EAGAIN, tries;
 
@@ -557,14 +555,14 @@ int ctl_read_pins(ctl_getxattr_fn *get, void *ctx, struct ctl_pins *pins,
 			ret = drop_page_repeats(pins);
 		if (!ret)
 			return 0;
-		ctl_pins_free(pins);
+		proto_pins_free(pins);
 		if (ret != -EAGAIN)
 			break;
 	}
 	return ret;
 }
 
-void ctl_kv_free(struct ctl_kv *kv, size_t count)
+void proto_kv_free(struct proto_kv *kv, size_t count)
 {
 	size_t i;
 
@@ -581,10 +579,10 @@ static bool is_key_char(char c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
-int ctl_parse_status(const char *s, size_t n, struct ctl_kv **kv, size_t *count,
-		     struct ctl_err *err)
+int proto_parse_status(const char *s, size_t n, struct proto_kv **kv,
+		       size_t *count, struct proto_err *err)
 {
-	struct ctl_kv *v = NULL, *grown;
+	struct proto_kv *v = NULL, *grown;
 	size_t pos = 0, lineno = 0, cnt = 0, cap = 0, i, klen;
 	int ret = -EINVAL;
 
@@ -647,6 +645,6 @@ int ctl_parse_status(const char *s, size_t n, struct ctl_kv **kv, size_t *count,
 out_nomem:
 	ret = -ENOMEM;
 out_free:
-	ctl_kv_free(v, cnt);
+	proto_kv_free(v, cnt);
 	return ret;
 }

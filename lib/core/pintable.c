@@ -23,7 +23,7 @@
 #include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
 
-#include "rdmafs/pintable.h"
+#include "core/pintable.h"
 
 struct ptab_file {
 	uint64_t dev, ino;

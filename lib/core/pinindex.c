@@ -13,8 +13,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "pinindex.h"
-#include "storedir.h"
+#include "core/pinindex.h"
+#include "core/storedir.h"
 
 #define LOG "index"
 #define LOG_TMP "index.tmp"
@@ -317,7 +317,7 @@ static void drop_foreign(struct pidx *x)
 			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
 			continue;
-		if (fd < 0 || rfs_private_file_ok(fd, names[i]) < 0 || i == 1)
+		if (fd < 0 || sdir_file_ok(fd, names[i]) < 0 || i == 1)
 			unlinkat(x->dirfd, names[i], 0);
 		if (fd >= 0)
 			close(fd);
@@ -336,8 +336,8 @@ int pidx_open(struct pidx *x, int root_fd)
 	if (!x->buckets)
 		return -ENOMEM;
 	/* Checked like the instance lock's directory (storedir.c). */
-	x->dirfd = rfs_private_dir(root_fd, PIDX_DIR, "BACKING/" PIDX_DIR,
-				   &created);
+	x->dirfd = sdir_private_dir(root_fd, PIDX_DIR, "BACKING/" PIDX_DIR,
+				    &created);
 	if (x->dirfd < 0) {
 		errno = -x->dirfd;
 		goto unavailable;

@@ -72,7 +72,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rdmafs/identity.h"
+#include "core/identity.h"
 
 /* Longest JSON line audit_log() writes, newline included. */
 #define AUDIT_LINE_MAX 65536

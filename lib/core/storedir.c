@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storedir.h"
+#include "core/storedir.h"
 
-int rfs_private_dir(int parent_fd, const char *name, const char *shown,
-		    bool *created)
+int sdir_private_dir(int parent_fd, const char *name, const char *shown,
+		     bool *created)
 {
 	struct stat st;
 	bool made;
@@ -73,7 +73,7 @@ int rfs_private_dir(int parent_fd, const char *name, const char *shown,
 	return -EPERM;
 }
 
-int rfs_private_file_ok(int fd, const char *shown)
+int sdir_file_ok(int fd, const char *shown)
 {
 	struct stat st;
 

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "rdmafs/fdcache.h"
+#include "core/fdcache.h"
 
 static void lru_unlink(struct fdc_entry *e)
 {

@@ -25,14 +25,14 @@
  * so that the reservation on top of the copy is one chunk.  When the
  * holes and shared extents need more than the free blocks, nothing is
  * touched.  Every hole allocated is recorded; a failure, here or later
- * in the pin, punches exactly those back (rfs_stab_end()).  Unsharing
+ * in the pin, punches exactly those back (stab_end()).  Unsharing
  * cannot be undone (the other owner's blocks cannot be shared again);
  * the survey makes it fail only when something else takes the space
  * meanwhile.
  *
  * Punching is what must never happen under a pin.  A recorded range was
  * a hole when this stabilisation looked, under the per-inode exclusion
- * of rfs_stab_begin(), which the caller holds until its pin is in the
+ * of stab_begin(), which the caller holds until its pin is in the
  * pin table: no other pin can have been made over it since (a pin over a
  * range first stabilises it, and that waits).  An existing pin over a
  * hole (only the part of an `all` pin beyond the size it was made at)
@@ -58,7 +58,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "stabilize.h"
+#include "core/stabilize.h"
 
 #define NEXT 256
 #define ZCHUNK (1u << 20)
@@ -232,18 +232,18 @@ static int unshare_chunks(int fd, uint64_t off, uint64_t end)
 	return 0;
 }
 
-static int record_hole(struct rfs_stab *st, uint64_t off, uint64_t end)
+static int record_hole(struct stab *st, uint64_t off, uint64_t end)
 {
 	if (st->nholes == st->cap) {
 		size_t cap = st->cap ? 2 * st->cap : 16;
-		struct rfs_stab_hole *h = realloc(st->holes, cap * sizeof(*h));
+		struct stab_hole *h = realloc(st->holes, cap * sizeof(*h));
 
 		if (!h)
 			return -ENOMEM;
 		st->holes = h;
 		st->cap = cap;
 	}
-	st->holes[st->nholes++] = (struct rfs_stab_hole){ off, end };
+	st->holes[st->nholes++] = (struct stab_hole){ off, end };
 	return 0;
 }
 
@@ -277,11 +277,11 @@ static int verify(int fd, uint64_t start, uint64_t end, uint32_t flags,
 
 static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
-static struct rfs_stab *busy;
+static struct stab *busy;
 
-static bool is_busy(const struct rfs_stab *st)
+static bool is_busy(const struct stab *st)
 {
-	const struct rfs_stab *b;
+	const struct stab *b;
 
 	for (b = busy; b; b = b->next)
 		if (b->dev == st->dev && b->ino == st->ino)
@@ -289,7 +289,7 @@ static bool is_busy(const struct rfs_stab *st)
 	return false;
 }
 
-int rfs_stab_begin(struct rfs_stab *st, int fd)
+int stab_begin(struct stab *st, int fd)
 {
 	struct statfs sf;
 	struct stat sb;
@@ -310,9 +310,9 @@ int rfs_stab_begin(struct rfs_stab *st, int fd)
 	return 0;
 }
 
-void rfs_stab_end(struct rfs_stab *st, bool undo)
+void stab_end(struct stab *st, bool undo)
 {
-	struct rfs_stab **b;
+	struct stab **b;
 	size_t i;
 
 	/* Before letting the next one in, which may pin what we punch. */
@@ -335,7 +335,7 @@ void rfs_stab_end(struct rfs_stab *st, bool undo)
 	pthread_mutex_unlock(&busy_lock);
 }
 
-int rfs_stab_range(struct rfs_stab *st, uint64_t off, uint64_t len)
+int stab_range(struct stab *st, uint64_t off, uint64_t len)
 {
 	uint64_t end = off + len, bs = st->bsize;
 	struct survey s = { .off = off, .end = end };
@@ -412,7 +412,7 @@ static int unstable(int fd, uint64_t start, uint64_t end, uint32_t flags,
 	return flags & (UNSTABLE | STAB_HOLE) ? -EAGAIN : 0;
 }
 
-int rfs_stab_verify(int fd, uint64_t off, uint64_t len)
+int stab_verify(int fd, uint64_t off, uint64_t len)
 {
 	if (len == 0)
 		return 0;

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rdmafs/pinset.h"
+#include "core/pinset.h"
+#include "core/proto.h"
 
-#define PSTORE_XATTR "trusted.rdmafs.pins"
 #define PSTORE_HDR 16
 #define PSTORE_REC 32
 

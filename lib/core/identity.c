@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rdmafs/identity.h"
+#include "core/identity.h"
 
 /*
  * Reads up to @size bytes of @name under @dfd.  /proc hands some files

@@ -19,14 +19,14 @@
  * opened otherwise (not printed: the caller knows what it means).
  * Returns an O_RDONLY|O_DIRECTORY descriptor.
  */
-int rfs_private_dir(int parent_fd, const char *name, const char *shown,
-		    bool *created);
+int sdir_private_dir(int parent_fd, const char *name, const char *shown,
+		     bool *created);
 
 /*
  * Checks descriptor @fd, opened O_NOFOLLOW as file @shown in a private
  * directory: a regular file of the daemon's euid with one link, not
  * writable by group or others.  Prints why and returns -EPERM otherwise.
  */
-int rfs_private_file_ok(int fd, const char *shown);
+int sdir_file_ok(int fd, const char *shown);
 
 #endif

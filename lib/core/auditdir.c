@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rdmafs/audit.h"
+#include "core/audit.h"
 
 /*
  * Every directory from @path's up to / must be root's or ours and not

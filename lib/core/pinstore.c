@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "rdmafs/pinstore.h"
+#include "core/pinstore.h"
 
 #define MAGIC "RDPN"
 #define VERSION 1

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "rdmafs/range.h"
+#include "core/range.h"
 
 /* The longest escape of a path of n bytes is 4 * n, plus the NUL. */
 #define PESC_MAX(n) (4 * (n) + 1)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rdmafs/range.h"
+#include "core/range.h"
 
 static bool is_blank(char c)
 {

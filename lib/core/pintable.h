@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rdmafs/pinset.h"
+#include "core/pinset.h"
 
 struct ptab;
 struct ptab_file;

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rdmafs/policy.h"
+#include "core/policy.h"
 
 static const char *const class_names[POL_NCLASSES] = {
 	[POL_TRUNCATE] = "truncate",

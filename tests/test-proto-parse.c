@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_parse.h"
+#include "core/proto_parse.h"
 
 /* ---- a fake mount root: named values, with scripted misbehaviour ---- */
 
@@ -117,8 +117,8 @@ START_TEST(test_unescape)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *out = NULL;
 		size_t len = 0;
-		int ret = ctl_unescape(cases[i].in, strlen(cases[i].in), &out,
-				       &len);
+		int ret = proto_unescape(cases[i].in, strlen(cases[i].in), &out,
+					 &len);
 
 		if (!cases[i].out) {
 			ck_assert_msg(ret == -EINVAL, "'%s' gave %d",
@@ -136,18 +136,19 @@ START_TEST(test_unescape)
 		char *out;
 		size_t len;
 
-		ck_assert_int_eq(ctl_unescape("a\0b", 3, &out, &len), -EINVAL);
+		ck_assert_int_eq(proto_unescape("a\0b", 3, &out, &len),
+				 -EINVAL);
 	}
 }
 END_TEST
 
 /* ---- lines ---- */
 
-static struct ctl_pin parse_ok(const char *line)
+static struct proto_pin parse_ok(const char *line)
 {
-	struct ctl_pin pin;
+	struct proto_pin pin;
 	const char *why = NULL;
-	int ret = ctl_parse_pin_line(line, strlen(line), &pin, &why);
+	int ret = proto_parse_pin_line(line, strlen(line), &pin, &why);
 
 	ck_assert_msg(ret == 0, "'%s' refused: %s", line, why ? why : "?");
 	return pin;
@@ -155,7 +156,7 @@ static struct ctl_pin parse_ok(const char *line)
 
 START_TEST(test_line_normal)
 {
-	struct ctl_pin p;
+	struct proto_pin p;
 
 	p = parse_ok(
 		"dir/file 0+1048576 owner=0 holder=- since=2026-11-25T09:40:00Z");
@@ -185,7 +186,7 @@ END_TEST
 
 START_TEST(test_line_all_and_holder)
 {
-	struct ctl_pin p;
+	struct proto_pin p;
 
 	p = parse_ok("big all owner=1000 holder=- since=2026-11-25T09:41:12Z");
 	ck_assert(p.all);
@@ -209,7 +210,7 @@ END_TEST
 
 START_TEST(test_line_escaped_path)
 {
-	struct ctl_pin p;
+	struct proto_pin p;
 
 	p = parse_ok(
 		"my\\040dir/\\043tab\\011nl\\012back\\134 0+1 owner=0 holder=- since=2026-11-25T09:40:00Z");
@@ -264,11 +265,11 @@ static const char *const bad_lines[] = {
 START_TEST(test_line_malformed)
 {
 	const char *line = bad_lines[_i];
-	struct ctl_pin pin = { 0 };
+	struct proto_pin pin = { 0 };
 	const char *why = NULL;
 	int ret;
 
-	ret = ctl_parse_pin_line(line, strlen(line), &pin, &why);
+	ret = proto_parse_pin_line(line, strlen(line), &pin, &why);
 	ck_assert_msg(ret == -EINVAL, "'%s' gave %d", line, ret);
 	ck_assert_msg(why && *why, "'%s' refused without a reason", line);
 	ck_assert_ptr_null(pin.path);
@@ -282,32 +283,33 @@ END_TEST
 
 START_TEST(test_page_plain)
 {
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err = { { 0 } };
+	struct proto_pins pins = { 0 };
+	struct proto_err err = { { 0 } };
 	const char page[] = LINE("a", "0+1")
 		LINE("b", "all") "\n" LINE("c\\040d", "4096+8192");
 	char *next = (char *)"unset";
 
-	ck_assert_int_eq(
-		ctl_parse_page(page, strlen(page), "p", 0, &pins, &next, &err),
-		0);
+	ck_assert_int_eq(proto_parse_page(page, strlen(page), "p", 0, &pins,
+					  &next, &err),
+			 0);
 	ck_assert_ptr_null(next);
 	ck_assert_uint_eq(pins.n, 3);
 	ck_assert_str_eq(pins.v[0].path, "a");
 	ck_assert(pins.v[1].all);
 	ck_assert_str_eq(pins.v[2].path, "c d");
 	ck_assert_uint_eq(pins.v[2].len, 8192);
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 	ck_assert_uint_eq(pins.n, 0);
 
 	/* no final newline, trailing NULs, an empty page */
-	ck_assert_int_eq(ctl_parse_page("a 0+1 owner=0 holder=- since=1Z\0\0",
-					34, "p", 0, &pins, &next, &err),
+	ck_assert_int_eq(proto_parse_page("a 0+1 owner=0 holder=- since=1Z\0\0",
+					  34, "p", 0, &pins, &next, &err),
 			 0);
 	ck_assert_uint_eq(pins.n, 1);
 	ck_assert_str_eq(pins.v[0].since, "1Z");
-	ctl_pins_free(&pins);
-	ck_assert_int_eq(ctl_parse_page("", 0, "p", 0, &pins, &next, &err), 0);
+	proto_pins_free(&pins);
+	ck_assert_int_eq(proto_parse_page("", 0, "p", 0, &pins, &next, &err),
+			 0);
 	ck_assert_uint_eq(pins.n, 0);
 	ck_assert_ptr_null(next);
 }
@@ -315,23 +317,23 @@ END_TEST
 
 START_TEST(test_page_more)
 {
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err = { { 0 } };
+	struct proto_pins pins = { 0 };
+	struct proto_err err = { { 0 } };
 	const char page[] = LINE("a", "0+1") "#more user.rdmafs.pins.1\n\n";
 	char *next = NULL;
 
-	ck_assert_int_eq(
-		ctl_parse_page(page, strlen(page), "p", 3, &pins, &next, &err),
-		0);
+	ck_assert_int_eq(proto_parse_page(page, strlen(page), "p", 3, &pins,
+					  &next, &err),
+			 0);
 	ck_assert_str_eq(next, "user.rdmafs.pins.1");
 	ck_assert_uint_eq(pins.n, 1);
 	ck_assert_uint_eq(pins.v[0].page, 3);
 	free(next);
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 
 	/* without a final newline */
-	ck_assert_int_eq(ctl_parse_page("#more user.rdmafs.pins.7", 24, "p", 0,
-					&pins, &next, &err),
+	ck_assert_int_eq(proto_parse_page("#more user.rdmafs.pins.7", 24, "p",
+					  0, &pins, &next, &err),
 			 0);
 	ck_assert_str_eq(next, "user.rdmafs.pins.7");
 	free(next);
@@ -358,41 +360,41 @@ static const char *const bad_pages[] = {
 START_TEST(test_page_malformed)
 {
 	const char *page = bad_pages[_i];
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err = { { 0 } };
+	struct proto_pins pins = { 0 };
+	struct proto_err err = { { 0 } };
 	char *next = NULL;
 
-	ck_assert_int_eq(ctl_parse_page(page, strlen(page), "the-page", 0,
-					&pins, &next, &err),
+	ck_assert_int_eq(proto_parse_page(page, strlen(page), "the-page", 0,
+					  &pins, &next, &err),
 			 -EINVAL);
 	ck_assert_ptr_null(next);
 	ck_assert_msg(strstr(err.msg, "the-page, line "), "message '%s'",
 		      err.msg);
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 }
 END_TEST
 
 START_TEST(test_page_error_names_line)
 {
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err = { { 0 } };
+	struct proto_pins pins = { 0 };
+	struct proto_err err = { { 0 } };
 	const char page[] = LINE("a", "0+1") LINE("b", "0+1") "b 0+x\n";
 	char *next = NULL;
 
-	ck_assert_int_eq(ctl_parse_page(page, strlen(page),
-					"user.rdmafs.pins.4", 0, &pins, &next,
-					&err),
+	ck_assert_int_eq(proto_parse_page(page, strlen(page),
+					  "user.rdmafs.pins.4", 0, &pins, &next,
+					  &err),
 			 -EINVAL);
 	ck_assert_msg(strstr(err.msg, "user.rdmafs.pins.4, line 3: bad range"),
 		      "message '%s'", err.msg);
 	ck_assert_msg(strstr(err.msg, "'b 0+x'"), "message '%s'", err.msg);
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 
 	/* a NUL in the middle is not a trailing one */
 	ck_assert_int_eq(
-		ctl_parse_page("a\0 0+1", 6, "p", 0, &pins, &next, &err),
+		proto_parse_page("a\0 0+1", 6, "p", 0, &pins, &next, &err),
 		-EINVAL);
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 }
 END_TEST
 
@@ -406,29 +408,30 @@ START_TEST(test_read_value)
 
 	fake_add(&f, "x", "hello");
 	fake_add(&f, "empty", "");
-	ck_assert_int_eq(ctl_read_value(fake_get, &f, "x", &val, &len), 0);
+	ck_assert_int_eq(proto_read_value(fake_get, &f, "x", &val, &len), 0);
 	ck_assert_uint_eq(len, 5);
 	ck_assert_str_eq(val, "hello");
 	free(val);
 
-	ck_assert_int_eq(ctl_read_value(fake_get, &f, "empty", &val, &len), 0);
+	ck_assert_int_eq(proto_read_value(fake_get, &f, "empty", &val, &len),
+			 0);
 	ck_assert_uint_eq(len, 0);
 	ck_assert_str_eq(val, "");
 	free(val);
 
-	ck_assert_int_eq(ctl_read_value(fake_get, &f, "nope", &val, &len),
+	ck_assert_int_eq(proto_read_value(fake_get, &f, "nope", &val, &len),
 			 -ENODATA);
 
 	/* grew twice between probe and fetch: asked again, read whole */
 	f.grow_name = "x";
 	f.grow_times = 2;
-	ck_assert_int_eq(ctl_read_value(fake_get, &f, "x", &val, &len), 0);
+	ck_assert_int_eq(proto_read_value(fake_get, &f, "x", &val, &len), 0);
 	ck_assert_str_eq(val, "hello\n\n");
 	free(val);
 
 	/* never stops growing: gives up instead of spinning */
 	f.grow_times = 1000;
-	ck_assert_int_eq(ctl_read_value(fake_get, &f, "x", &val, &len),
+	ck_assert_int_eq(proto_read_value(fake_get, &f, "x", &val, &len),
 			 -EAGAIN);
 	fake_free(&f);
 }
@@ -439,8 +442,8 @@ END_TEST
 START_TEST(test_read_pins_pages)
 {
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 
 	fake_add(&f, "user.rdmafs.pins",
 		 LINE("a", "0+1")
@@ -448,14 +451,14 @@ START_TEST(test_read_pins_pages)
 	fake_add(&f, "user.rdmafs.pins.1",
 		 LINE("c", "0+1") "#more user.rdmafs.pins.2\n");
 	fake_add(&f, "user.rdmafs.pins.2", LINE("\\043d", "5+5"));
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), 0);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), 0);
 	ck_assert_uint_eq(pins.n, 4);
 	ck_assert_str_eq(pins.v[0].path, "a");
 	ck_assert_str_eq(pins.v[1].path, "b");
 	ck_assert_str_eq(pins.v[2].path, "c");
 	ck_assert_str_eq(pins.v[3].path, "#d");
 	ck_assert_uint_eq(pins.v[3].page, 2);
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 	fake_free(&f);
 }
 END_TEST
@@ -463,17 +466,17 @@ END_TEST
 START_TEST(test_read_pins_none)
 {
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 
 	fake_add(&f, "user.rdmafs.pins", "");
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), 0);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), 0);
 	ck_assert_uint_eq(pins.n, 0);
 	fake_free(&f);
 
 	/* not rdmafs: the caller must see ENODATA itself */
 	f = (struct fake){ .n = 0 };
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), -ENODATA);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), -ENODATA);
 }
 END_TEST
 
@@ -489,11 +492,11 @@ START_TEST(test_read_pins_bad_next)
 
 	for (i = 0; i < sizeof(nexts) / sizeof(nexts[0]); i++) {
 		struct fake f = { .n = 0 };
-		struct ctl_pins pins = { 0 };
-		struct ctl_err err;
+		struct proto_pins pins = { 0 };
+		struct proto_err err;
 
 		fake_add(&f, "user.rdmafs.pins", nexts[i]);
-		ck_assert_msg(ctl_read_pins(fake_get, &f, &pins, &err) ==
+		ck_assert_msg(proto_read_pins(fake_get, &f, &pins, &err) ==
 				      -EINVAL,
 			      "'%s' accepted", nexts[i]);
 		ck_assert_ptr_nonnull(strstr(err.msg, "next page"));
@@ -506,19 +509,19 @@ START_TEST(test_read_pins_loop)
 {
 	/* a page naming itself or an earlier one would never end */
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 
 	fake_add(&f, "user.rdmafs.pins", "#more user.rdmafs.pins.2\n");
 	fake_add(&f, "user.rdmafs.pins.2", "#more user.rdmafs.pins.2\n");
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), -EINVAL);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), -EINVAL);
 	ck_assert_uint_eq(pins.n, 0);
 	fake_free(&f);
 
 	f = (struct fake){ .n = 0 };
 	fake_add(&f, "user.rdmafs.pins", "#more user.rdmafs.pins.3\n");
 	fake_add(&f, "user.rdmafs.pins.3", "#more user.rdmafs.pins.1\n");
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), -EINVAL);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), -EINVAL);
 	fake_free(&f);
 }
 END_TEST
@@ -526,13 +529,13 @@ END_TEST
 START_TEST(test_read_pins_malformed_later_page)
 {
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 
 	fake_add(&f, "user.rdmafs.pins",
 		 LINE("a", "0+1") "#more user.rdmafs.pins.1\n");
 	fake_add(&f, "user.rdmafs.pins.1", LINE("b", "0+1") "oops\n");
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), -EINVAL);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), -EINVAL);
 	/* nothing half-read is handed out */
 	ck_assert_uint_eq(pins.n, 0);
 	ck_assert_ptr_null(pins.v);
@@ -545,8 +548,8 @@ END_TEST
 START_TEST(test_read_pins_vanished_page)
 {
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 
 	fake_add(&f, "user.rdmafs.pins",
 		 LINE("a", "0+1") "#more user.rdmafs.pins.1\n");
@@ -554,15 +557,15 @@ START_TEST(test_read_pins_vanished_page)
 	/* once: the walk starts over and reads each pin once */
 	f.vanish_name = "user.rdmafs.pins.1";
 	f.vanish_times = 1;
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), 0);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), 0);
 	ck_assert_uint_eq(pins.n, 2);
 	ck_assert_str_eq(pins.v[0].path, "a");
 	ck_assert_str_eq(pins.v[1].path, "b");
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 
 	/* for good: a clear "try again", not a short listing */
 	f.vanish_times = 1000;
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), -EAGAIN);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), -EAGAIN);
 	ck_assert_uint_eq(pins.n, 0);
 	fake_free(&f);
 }
@@ -571,8 +574,8 @@ END_TEST
 START_TEST(test_read_pins_repeats)
 {
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
-	struct ctl_err err;
+	struct proto_pins pins = { 0 };
+	struct proto_err err;
 
 	/* b moved down to page 1 between the reads: listed once */
 	fake_add(&f, "user.rdmafs.pins",
@@ -582,7 +585,7 @@ START_TEST(test_read_pins_repeats)
 		 LINE("b", "0+1") LINE("b", "0+2")
 			 LINE("c", "0+1") "#more user.rdmafs.pins.2\n");
 	fake_add(&f, "user.rdmafs.pins.2", LINE("c", "0+1") LINE("a", "0+1"));
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), 0);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), 0);
 	/* a, b, b (twice on one page: the daemon said so), b 0+2, c */
 	ck_assert_uint_eq(pins.n, 5);
 	ck_assert_str_eq(pins.v[0].path, "a");
@@ -591,7 +594,7 @@ START_TEST(test_read_pins_repeats)
 	ck_assert_str_eq(pins.v[3].path, "b");
 	ck_assert_uint_eq(pins.v[3].len, 2);
 	ck_assert_str_eq(pins.v[4].path, "c");
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 	fake_free(&f);
 }
 END_TEST
@@ -601,9 +604,9 @@ START_TEST(test_read_pins_many)
 {
 	enum { NPINS = 1500, PAGE_MAX = 65536 };
 	struct fake f = { .n = 0 };
-	struct ctl_pins pins = { 0 };
+	struct proto_pins pins = { 0 };
 	static char names[FAKE_MAX][32];
-	struct ctl_err err;
+	struct proto_err err;
 	char line[512], *page;
 	size_t len = 0, i;
 	int npage = 0;
@@ -634,7 +637,7 @@ START_TEST(test_read_pins_many)
 	fake_add(&f, npage ? names[npage] : "user.rdmafs.pins", page);
 	ck_assert_int_ge(npage, 4);
 
-	ck_assert_int_eq(ctl_read_pins(fake_get, &f, &pins, &err), 0);
+	ck_assert_int_eq(proto_read_pins(fake_get, &f, &pins, &err), 0);
 	ck_assert_uint_eq(pins.n, NPINS);
 	for (i = 0; i < NPINS; i++) {
 		snprintf(line, sizeof(line), "dir with blanks/%0200zu", i);
@@ -642,7 +645,7 @@ START_TEST(test_read_pins_many)
 		ck_assert_uint_eq(pins.v[i].off, i * 4096);
 		ck_assert_uint_eq(pins.v[i].owner, i % 7);
 	}
-	ctl_pins_free(&pins);
+	proto_pins_free(&pins);
 	fake_free(&f);
 	free(page);
 }
@@ -654,11 +657,12 @@ START_TEST(test_status)
 {
 	const char val[] = "version=0.1.0\npins=3\n\nfiles_pinned=2\n"
 			   "policy=refuse\nempty=\nmax_pins=65536\n";
-	struct ctl_kv *kv;
-	struct ctl_err err;
+	struct proto_kv *kv;
+	struct proto_err err;
 	size_t n;
 
-	ck_assert_int_eq(ctl_parse_status(val, strlen(val), &kv, &n, &err), 0);
+	ck_assert_int_eq(proto_parse_status(val, strlen(val), &kv, &n, &err),
+			 0);
 	ck_assert_uint_eq(n, 6);
 	ck_assert_str_eq(kv[0].key, "version");
 	ck_assert_str_eq(kv[0].val, "0.1.0");
@@ -666,19 +670,20 @@ START_TEST(test_status)
 	ck_assert_str_eq(kv[3].val, "refuse");
 	ck_assert_str_eq(kv[4].val, "");
 	ck_assert_str_eq(kv[5].val, "65536");
-	ctl_kv_free(kv, n);
+	proto_kv_free(kv, n);
 
-	ck_assert_int_eq(ctl_parse_status("", 0, &kv, &n, &err), 0);
+	ck_assert_int_eq(proto_parse_status("", 0, &kv, &n, &err), 0);
 	ck_assert_uint_eq(n, 0);
-	ctl_kv_free(kv, n);
+	proto_kv_free(kv, n);
 
-	ck_assert_int_eq(ctl_parse_status("a=1\nnoequals\n", 12, &kv, &n, &err),
-			 -EINVAL);
+	ck_assert_int_eq(
+		proto_parse_status("a=1\nnoequals\n", 12, &kv, &n, &err),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "line 2"));
-	ck_assert_int_eq(ctl_parse_status("=1\n", 3, &kv, &n, &err), -EINVAL);
-	ck_assert_int_eq(ctl_parse_status("a b=1\n", 6, &kv, &n, &err),
+	ck_assert_int_eq(proto_parse_status("=1\n", 3, &kv, &n, &err), -EINVAL);
+	ck_assert_int_eq(proto_parse_status("a b=1\n", 6, &kv, &n, &err),
 			 -EINVAL);
-	ck_assert_int_eq(ctl_parse_status("a=1\na=2\n", 8, &kv, &n, &err),
+	ck_assert_int_eq(proto_parse_status("a=1\na=2\n", 8, &kv, &n, &err),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "repeated"));
 }

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "rdmafs/pinset.h"
+#include "core/pinset.h"
 
 struct pset_node {
 	struct pin pin;

@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rdmafs/audit.h"
-#include "rdmafs/range.h"
+#include "core/audit.h"
+#include "core/range.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rdmafs/pathesc.h"
+#include "core/pathesc.h"
 
 static int must_escape(unsigned char ch, size_t pos)
 {
