@@ -27,6 +27,8 @@ struct pidx_ent {
 	uint64_t dev, ino;
 	struct file_handle *fh;
 	char *hint;
+	/* Its last line is on the device: adding it again writes nothing. */
+	bool synced;
 };
 
 static size_t slot(const struct pidx *x, uint64_t dev, uint64_t ino)
@@ -79,10 +81,11 @@ static struct file_handle *fh_dup(const struct file_handle *fh)
 
 /*
  * Applies one change to the in-memory set; takes ownership of @fh, @hint.
- * Returns 0, or -ENOMEM when a new entry could not be recorded.
+ * @synced: the line saying so is on the device.  Returns 0, or -ENOMEM
+ * when a new entry could not be recorded.
  */
 static int apply(struct pidx *x, uint64_t dev, uint64_t ino,
-		 struct file_handle *fh, char *hint)
+		 struct file_handle *fh, char *hint, bool synced)
 {
 	struct pidx_ent **p = find(x, dev, ino), *e = *p;
 
@@ -102,6 +105,7 @@ static int apply(struct pidx *x, uint64_t dev, uint64_t ino,
 		free(e->hint);
 		e->fh = fh;
 		e->hint = hint;
+		e->synced = synced;
 		return 0;
 	}
 	e = malloc(sizeof(*e));
@@ -114,6 +118,7 @@ static int apply(struct pidx *x, uint64_t dev, uint64_t ino,
 	e->ino = ino;
 	e->fh = fh;
 	e->hint = hint;
+	e->synced = synced;
 	e->next = NULL;
 	*p = e;
 	if (++x->live > x->nbuckets)
@@ -156,13 +161,27 @@ static int format_add(char *buf, size_t size, uint64_t dev, uint64_t ino,
 static int append(struct pidx *x, const char *line, size_t n, bool sync)
 {
 	ssize_t w;
+	off_t end;
 
+	if (x->logerr)
+		return x->logerr;
 	if (x->logfd < 0)
 		return 0;
 	/* One write per line: a crash tears at most the last line. */
 	w = write(x->logfd, line, n);
-	if (w != (ssize_t)n)
-		return w < 0 ? -errno : -EIO;
+	if (w != (ssize_t)n) {
+		int err = w < 0 ? -errno : -EIO;
+
+		/*
+		 * A part-line (a full filesystem) would glue the next line
+		 * to it, and replay would lose both: cut it off, or append
+		 * nothing more.
+		 */
+		end = w > 0 ? lseek(x->logfd, 0, SEEK_CUR) : 0;
+		if (w > 0 && (end < w || ftruncate(x->logfd, end - w) < 0))
+			x->logerr = -EIO;
+		return err;
+	}
 	x->lines++;
 	return sync && fdatasync(x->logfd) < 0 ? -errno : 0;
 }
@@ -214,45 +233,79 @@ static char *parse_hint(const char *hex)
 	return s;
 }
 
-static void replay(struct pidx *x)
+/*
+ * Replays the log into the set.  *@good gets the length of its complete
+ * lines, less than its size when a crash tore the last one.  Returns 0,
+ * or -errno when the set may miss an entry of the log.
+ */
+static int replay(struct pidx *x, off_t *good)
 {
 	FILE *f;
 	char *line = malloc(LINE_MAX_LEN), hex[2 * HANDLE_MAX + 2];
 	char *hint = malloc(2 * PATH_MAX + 2);
 	unsigned long long dev, ino;
-	int type, fd, k;
+	struct file_handle *fh;
+	bool skip = false;
+	int type, fd, k, err = 0;
 
-	fd = line && hint
-		     ? openat(x->dirfd, LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-		     : -1;
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	*good = 0;
+	if (!line || !hint) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fd = openat(x->dirfd, LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno == ENOENT ? 0 : -errno;
+		goto out;
+	}
+	f = fdopen(fd, "r");
 	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		free(line);
-		free(hint);
-		return;
+		err = -errno;
+		close(fd);
+		goto out;
 	}
 	while (fgets(line, LINE_MAX_LEN, f)) {
+		/*
+		 * No newline: a torn last line, ignored (and cut off by the
+		 * caller), or a longer line than any written here, skipped
+		 * to its end so that the lines after it still count.
+		 */
+		if (!strchr(line, '\n')) {
+			skip = true;
+			continue;
+		}
+		*good = ftello(f);
 		x->lines++;
-		/* A torn last line has no newline: ignore it. */
-		if (!strchr(line, '\n'))
-			break;
+		if (skip) {
+			skip = false;
+			continue;
+		}
 		k = sscanf(line, "+ %llu %llu %d %257s %8193s", &dev, &ino,
 			   &type, hex, hint);
-		if (k >= 4)
-			(void)apply(x, dev, ino, parse_handle(type, hex),
-				    k == 5 ? parse_hint(hint) : NULL);
-		else if (sscanf(line, "- %llu %llu", &dev, &ino) == 2)
-			(void)apply(x, dev, ino, NULL, NULL);
+		if (k >= 4) {
+			/* A handle that does not parse deletes nothing. */
+			fh = parse_handle(type, hex);
+			if (fh)
+				err = apply(x, dev, ino, fh,
+					    k == 5 ? parse_hint(hint) : NULL,
+					    true);
+		} else if (sscanf(line, "- %llu %llu", &dev, &ino) == 2) {
+			err = apply(x, dev, ino, NULL, NULL, true);
+		}
+		if (err)
+			break;
 	}
+	if (!err && ferror(f))
+		err = -EIO;
 	fclose(f);
+out:
 	free(line);
 	free(hint);
+	return err;
 }
 
-/* Rewrites the log with just the live entries. */
-static void compact(struct pidx *x)
+/* Rewrites the log with just the live entries; true when done. */
+static bool compact(struct pidx *x)
 {
 	char *line = malloc(LINE_MAX_LEN);
 	size_t i;
@@ -260,13 +313,13 @@ static void compact(struct pidx *x)
 	struct pidx_ent *e;
 
 	if (!line)
-		return;
+		return false;
 	fd = openat(x->dirfd, LOG_TMP,
 		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 		    0600);
 	if (fd < 0) {
 		free(line);
-		return;
+		return false;
 	}
 	for (i = 0; i < x->nbuckets; i++) {
 		for (e = x->buckets[i]; e; e = e->next) {
@@ -283,11 +336,12 @@ static void compact(struct pidx *x)
 	close(fd);
 	free(line);
 	x->lines = x->live;
-	return;
+	return true;
 fail:
 	close(fd);
 	free(line);
 	unlinkat(x->dirfd, LOG_TMP, 0);
+	return false;
 }
 
 /* Syncs the directory of @fd (an O_PATH descriptor will not do). */
@@ -305,8 +359,10 @@ static void sync_dir(int fd)
  * A file in the store that is not plainly ours (a hard link or symlink
  * planted while the directory was open to others) is unlinked, never
  * appended to or truncated: its name goes, the file it shares stays.
+ * Returns 0, or -errno when a name could not be examined (out of
+ * descriptors): the log is not ours to drop for that.
  */
-static void drop_foreign(struct pidx *x)
+static int drop_foreign(struct pidx *x)
 {
 	static const char *const names[] = { LOG, LOG_TMP };
 	size_t i;
@@ -317,16 +373,22 @@ static void drop_foreign(struct pidx *x)
 			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
 			continue;
+		/* ELOOP: a symlink; ENXIO: a socket, or a FIFO's kin. */
+		if (fd < 0 && errno != ELOOP && errno != ENXIO)
+			return -errno;
 		if (fd < 0 || sdir_file_ok(fd, names[i]) < 0 || i == 1)
 			unlinkat(x->dirfd, names[i], 0);
 		if (fd >= 0)
 			close(fd);
 	}
+	return 0;
 }
 
 int pidx_open(struct pidx *x, int root_fd)
 {
-	bool created;
+	bool created, compacted = false;
+	off_t good;
+	int err;
 
 	memset(x, 0, sizeof(*x));
 	x->logfd = -1;
@@ -342,13 +404,30 @@ int pidx_open(struct pidx *x, int root_fd)
 		errno = -x->dirfd;
 		goto unavailable;
 	}
-	drop_foreign(x);
-	replay(x);
-	if (x->lines > 2 * x->live + 64)
-		compact(x);
+	err = drop_foreign(x);
+	if (err) {
+		close(x->dirfd);
+		errno = -err;
+		goto unavailable;
+	}
+	/* Incomplete, the set still serves; the caller hears of it. */
+	err = replay(x, &good);
+	if (!err && x->lines > 2 * x->live + 64)
+		compacted = compact(x);
 	x->logfd = openat(
 		x->dirfd, LOG,
 		O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* No log on a read-only backing is no loss: nothing is pinned. */
+	if (x->logfd < 0 && errno != EROFS)
+		x->logerr = err = -errno;
+	/*
+	 * A torn last line would swallow the next line appended: cut it
+	 * off, once the whole log has been read (else @good is short).
+	 */
+	if (!err && x->logfd >= 0 && !compacted &&
+	    lseek(x->logfd, 0, SEEK_END) > good &&
+	    ftruncate(x->logfd, good) < 0)
+		x->logerr = err = -errno;
 	/*
 	 * The synced appends need the log's own name on the device, and
 	 * the directory's in the backing root when it is new.
@@ -356,10 +435,15 @@ int pidx_open(struct pidx *x, int root_fd)
 	fsync(x->dirfd);
 	if (created)
 		sync_dir(root_fd);
-	return 0;
+	return err;
 unavailable:
-	/* A read-only backing filesystem: listing covers loaded files. */
+	/*
+	 * A read-only backing filesystem: listing covers loaded files.
+	 * Else (out of descriptors) an add must not claim to be recorded.
+	 */
 	x->dirfd = -1;
+	if (errno != EROFS)
+		x->logerr = -errno;
 	return -errno;
 }
 
@@ -399,7 +483,7 @@ int pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
 	if (!hint && e)
 		hint = e->hint;
 	if (!fh ||
-	    (e && e->fh->handle_bytes == fh->handle_bytes &&
+	    (e && e->synced && e->fh->handle_bytes == fh->handle_bytes &&
 	     memcmp(e->fh->f_handle, fh->f_handle, fh->handle_bytes) == 0 &&
 	     (e->hint == hint ||
 	      (e->hint && hint && strcmp(e->hint, hint) == 0)))) {
@@ -411,9 +495,12 @@ int pidx_add(struct pidx *x, uint64_t dev, uint64_t ino,
 	line = malloc(LINE_MAX_LEN);
 	if (c && line && (!hint || h)) {
 		n = format_add(line, LINE_MAX_LEN, dev, ino, c, h);
-		err = apply(x, dev, ino, c, h);
+		err = apply(x, dev, ino, c, h, false);
 		if (!err)
 			err = append(x, line, (size_t)n, true);
+		/* Else the entry is known but not kept: a retry writes it. */
+		if (!err)
+			(*find(x, dev, ino))->synced = true;
 	} else {
 		free(c);
 		free(h);
@@ -431,7 +518,7 @@ void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
 
 	pthread_mutex_lock(&x->lock);
 	if (*find(x, dev, ino)) {
-		(void)apply(x, dev, ino, NULL, NULL);
+		(void)apply(x, dev, ino, NULL, NULL, false);
 		n = snprintf(line, sizeof(line), "- %llu %llu\n",
 			     (unsigned long long)dev, (unsigned long long)ino);
 		/*
@@ -440,13 +527,15 @@ void pidx_del(struct pidx *x, uint64_t dev, uint64_t ino)
 		 */
 		(void)append(x, line, (size_t)n, false);
 		if (x->lines > 2 * x->live + 4096 && x->dirfd >= 0) {
-			compact(x);
+			(void)compact(x);
 			if (x->logfd >= 0)
 				close(x->logfd);
 			x->logfd = openat(x->dirfd, LOG,
 					  O_WRONLY | O_APPEND | O_CREAT |
 						  O_NOFOLLOW | O_CLOEXEC,
 					  0600);
+			if (x->logfd < 0)
+				x->logerr = -errno;
 		}
 	}
 	pthread_mutex_unlock(&x->lock);

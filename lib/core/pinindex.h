@@ -34,6 +34,7 @@ struct pidx {
 	pthread_mutex_t lock;
 	int dirfd; /* backing .rdmafs/, or -1 when unavailable */
 	int logfd;
+	int logerr; /* why the log cannot be appended to, or 0 */
 	struct pidx_ent **buckets;
 	size_t nbuckets, live, lines;
 };
@@ -44,7 +45,14 @@ struct pidx_item {
 	char *hint; /* relative path, or NULL */
 };
 
-/* Opens (creating) the index under @root_fd and replays it. */
+/*
+ * Opens (creating) the index under @root_fd and replays it.  Returns 0,
+ * or -errno when the index is unavailable or incomplete (out of memory
+ * or descriptors, a store that is not ours): @x is then still usable,
+ * and closed with pidx_close(), but pidx_add() fails unless the backing
+ * is read-only.  A damaged log is not an error: a torn last line (a
+ * crash mid-write) is cut off, lines that do not parse are skipped.
+ */
 int pidx_open(struct pidx *x, int root_fd);
 void pidx_close(struct pidx *x);
 /*

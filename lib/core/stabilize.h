@@ -42,9 +42,11 @@ int stab_begin(struct stab *st, int fd);
  * extents, then checks with FIEMAP.  Needs no more free space than the
  * holes and shared extents of the range; when even that is not free it
  * returns -ENOSPC before changing anything.  Returns 0, or -errno:
- * -EOPNOTSUPP when the backing filesystem cannot make or show a stable
- * map, -ENOSPC when it has no room for the blocks.  Call stab_end()
- * either way.
+ * -EINVAL, changing nothing, when the range reaches past the end of the
+ * file (stabilising there would grow it); -EOPNOTSUPP when the backing
+ * filesystem cannot make or show a stable map (also when a truncate
+ * meanwhile cut the range short); -ENOSPC when it has no room for the
+ * blocks.  Call stab_end() either way.
  */
 int stab_range(struct stab *st, uint64_t off, uint64_t len);
 
