@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pins.h"
+#include "pinsvc.h"
 #include "rdmafs.h"
 
 #define HANDLE_MAX 128

@@ -26,7 +26,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +35,11 @@
 #include <unistd.h>
 
 #include "listing.h"
-#include "mediate.h"
-#include "ops.h"
-#include "core/pinindex.h"
-#include "pins.h"
 #include "pinstore_io.h"
-#include "core/pathesc.h"
+#include "pinsvc.h"
+#include "core/pinindex.h"
 #include "core/pintable.h"
-#include "core/range.h"
+#include "core/proto_format.h"
 
 /* Callers whose views are kept; more evict the least recently used. */
 #define NVIEWS 8
@@ -62,7 +58,7 @@ struct lgroup {
 };
 
 struct snap {
-	struct text text;
+	struct sbuf text;
 	struct lfile *files;
 	size_t nfiles;
 	struct lgroup *groups;
@@ -81,7 +77,7 @@ struct view {
 	bool used, valid;
 	struct caller who;
 	uint64_t snap_id;
-	struct text text;
+	struct sbuf text;
 	uint64_t pins, pinned;
 	int64_t used_ms;
 };
@@ -94,81 +90,6 @@ struct rfs_listing {
 	int64_t ms; /* CLOCK_MONOTONIC when it was made */
 	struct view views[NVIEWS];
 };
-
-void rfs_text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->err)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		char *b;
-
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		b = realloc(t->buf, cap);
-		if (!b) {
-			t->err = -ENOMEM;
-			return;
-		}
-		t->buf = b;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
-}
-
-void rfs_text_printf(struct text *t, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	rfs_text_add(t, small,
-		     (size_t)n < sizeof(small) ? (size_t)n : sizeof(small) - 1);
-}
-
-static void text_free(struct text *t)
-{
-	free(t->buf);
-	memset(t, 0, sizeof(*t));
-}
-
-static void format_since(int64_t ns, char *buf, size_t size)
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int rfs_pin_line(const struct pin *p, void *arg)
-{
-	struct rfs_pin_lines *c = arg;
-	struct rng r = { .off = p->off, .len = p->len, .all = p->all };
-	char rs[RNG_FMT_MAX], since[32], holder[16];
-
-	rng_format(&r, rs, sizeof(rs));
-	format_since(p->since_ns, since, sizeof(since));
-	if (p->holder)
-		snprintf(holder, sizeof(holder), "%d", p->holder);
-	else
-		snprintf(holder, sizeof(holder), "-");
-	/* Not through the printf buffer: an escaped path may be long. */
-	if (c->prefix) {
-		rfs_text_add(c->t, c->prefix, strlen(c->prefix));
-		rfs_text_add(c->t, " ", 1);
-	}
-	rfs_text_printf(c->t, "%s owner=%u holder=%s since=%s\n", rs, p->owner,
-			holder, since);
-	return 0;
-}
 
 static int64_t mono_ms(void)
 {
@@ -215,12 +136,26 @@ static int path_is(struct rfs *fs, const char *rel, uint64_t dev, uint64_t ino)
 	return (uint64_t)st.st_ino == ino && (uint64_t)st.st_dev == dev;
 }
 
+/* A pset_visit_fn: the listing line of a pin of the file at @arg. */
+struct lines {
+	struct sbuf *b;
+	const char *path; /* raw: proto_format escapes it */
+};
+
+static int path_line(const struct pin *p, void *arg)
+{
+	struct lines *c = arg;
+
+	proto_format_pin_line(c->b, c->path, p);
+	return 0;
+}
+
 /* The lines of one file's pins, from the table or its stored record. */
-static int list_file(struct rfs *fs, const struct pidx_item *it, struct text *t,
+static int list_file(struct rfs *fs, const struct pidx_item *it, struct sbuf *t,
 		     struct lfile *lf)
 {
-	char rel[PATH_MAX], esc[PESC_MAX(PATH_MAX)];
-	struct rfs_pin_lines c = { .t = t, .prefix = esc };
+	char rel[PATH_MAX];
+	struct lines c = { .b = t, .path = rel };
 	struct ptab_file *f;
 	struct pin *pins = NULL;
 	size_t n = 0, i;
@@ -261,13 +196,10 @@ static int list_file(struct rfs *fs, const struct pidx_item *it, struct text *t,
 		snprintf(rel, sizeof(rel), "?ino=%llu",
 			 (unsigned long long)it->ino);
 	}
-	err = pesc_escape(rel, esc, sizeof(esc)) < 0 ? -ENAMETOOLONG : 0;
-	if (err)
-		goto out;
-
+	err = 0;
 	f = rfs_pins_lock(fs, it->dev, it->ino);
 	if (f) {
-		pset_foreach(ptab_file_pins(f), rfs_pin_line, &c);
+		pset_foreach(ptab_file_pins(f), path_line, &c);
 		ptab_file_unlock(fs->pins, f);
 		goto out;
 	}
@@ -276,11 +208,11 @@ static int list_file(struct rfs *fs, const struct pidx_item *it, struct text *t,
 	if (!err && n == 0)
 		pidx_del(fs->pidx, it->dev, it->ino);
 	for (i = 0; !err && i < n; i++)
-		rfs_pin_line(&pins[i], &c);
+		path_line(&pins[i], &c);
 	free(pins);
 out:
 	close(fd);
-	return err ? err : t->err;
+	return err ? err : sbuf_err(t);
 }
 
 static void snap_free(struct snap *s)
@@ -291,7 +223,7 @@ static void snap_free(struct snap *s)
 		free(s->files[i].rel);
 	free(s->files);
 	free(s->groups);
-	text_free(&s->text);
+	sbuf_free(&s->text);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -309,7 +241,7 @@ static int cmp_lines(const void *a, const void *b)
  * Sorts the lines of @raw (those of file i start at @start[i]) by path
  * into @s, grouping the adjacent lines of each file.
  */
-static int sort_lines(struct snap *s, struct text *raw, const size_t *start)
+static int sort_lines(struct snap *s, struct sbuf *raw, const size_t *start)
 {
 	struct line *lines;
 	size_t nl = 0, i, k;
@@ -343,20 +275,20 @@ static int sort_lines(struct snap *s, struct text *raw, const size_t *start)
 			g->file = lines[i].file;
 			g->start = s->text.len;
 		}
-		rfs_text_add(&s->text, lines[i].s, strlen(lines[i].s));
-		rfs_text_add(&s->text, "\n", 1);
+		sbuf_add(&s->text, lines[i].s, strlen(lines[i].s));
+		sbuf_add(&s->text, "\n", 1);
 		g->end = s->text.len;
 	}
 	s->pins = nl;
 	free(lines);
-	return s->text.err;
+	return sbuf_err(&s->text);
 }
 
 /* The whole mount's listing, sorted by path: complete, or an error. */
 static int build_snap(struct rfs *fs, struct snap *s)
 {
 	struct pidx_item *items = NULL;
-	struct text raw = { 0 };
+	struct sbuf raw = { 0 };
 	size_t *start = NULL, i;
 	ssize_t n;
 	int err = 0;
@@ -381,7 +313,7 @@ static int build_snap(struct rfs *fs, struct snap *s)
 	if (items)
 		pidx_free_items(items, (size_t)n);
 	free(start);
-	text_free(&raw);
+	sbuf_free(&raw);
 	if (err)
 		snap_free(s);
 	return err;
@@ -455,7 +387,7 @@ static struct view *view_slot(struct rfs_listing *l, const struct caller *c,
 	}
 	if (!make)
 		return NULL;
-	text_free(&old->text);
+	sbuf_free(&old->text);
 	memset(old, 0, sizeof(*old));
 	old->used = true;
 	old->who = *c;
@@ -472,7 +404,7 @@ static int view_build(fuse_req_t req, struct rfs_listing *l, struct view *v)
 	size_t i;
 	int err;
 
-	text_free(&v->text);
+	sbuf_free(&v->text);
 	v->valid = false;
 	v->pins = v->pinned = 0;
 	vis = calloc(s->nfiles ? s->nfiles : 1, 1);
@@ -494,8 +426,7 @@ static int view_build(fuse_req_t req, struct rfs_listing *l, struct view *v)
 
 		if (!vis[g->file])
 			continue;
-		rfs_text_add(&v->text, s->text.buf + g->start,
-			     g->end - g->start);
+		sbuf_add(&v->text, s->text.buf + g->start, g->end - g->start);
 		for (p = s->text.buf + g->start; p < s->text.buf + g->end; p++)
 			v->pins += *p == '\n';
 		/* Each file's lines are one group unless paths collide. */
@@ -506,9 +437,9 @@ static int view_build(fuse_req_t req, struct rfs_listing *l, struct view *v)
 	}
 	free(vis);
 	if (!err)
-		err = v->text.err;
+		err = sbuf_err(&v->text);
 	if (err) {
-		text_free(&v->text);
+		sbuf_free(&v->text);
 		return err;
 	}
 	v->valid = true;
@@ -522,7 +453,7 @@ static int view_build(fuse_req_t req, struct rfs_listing *l, struct view *v)
  * it is -ENODATA (a later page of a listing that changed).
  */
 static int caller_text(fuse_req_t req, struct rfs_listing *l, bool build,
-		       const struct text **out, uint64_t *pins,
+		       const struct sbuf **out, uint64_t *pins,
 		       uint64_t *pinned)
 {
 	struct caller c;
@@ -557,7 +488,7 @@ static int caller_text(fuse_req_t req, struct rfs_listing *l, bool build,
  * Page @page of @all: whole lines, at most 64 KiB with room for the
  * "#more" line that names the next page.
  */
-static int cut_page(const struct text *all, unsigned long page, struct text *t)
+static int cut_page(const struct sbuf *all, unsigned long page, struct sbuf *t)
 {
 	size_t start = 0, budget = PROTO_VALUE_MAX - 64;
 	unsigned long pg = 0;
@@ -575,12 +506,11 @@ static int cut_page(const struct text *all, unsigned long page, struct text *t)
 			end = next;
 		}
 		if (pg == page) {
-			rfs_text_add(t, all->buf ? all->buf + start : "",
-				     end - start);
+			sbuf_add(t, all->buf ? all->buf + start : "",
+				 end - start);
 			if (end < all->len)
-				rfs_text_printf(t, PROTO_MORE " %s.%lu\n",
-						PROTO_PINS, page + 1);
-			return t->err;
+				proto_format_more(t, page);
+			return sbuf_err(t);
 		}
 		if (end >= all->len)
 			return -ENODATA; /* no such page */
@@ -589,11 +519,11 @@ static int cut_page(const struct text *all, unsigned long page, struct text *t)
 	}
 }
 
-int rfs_listing_page(fuse_req_t req, unsigned long page, struct text *t)
+int rfs_listing_page(fuse_req_t req, unsigned long page, struct sbuf *t)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_listing *l = fs->listing;
-	const struct text *all;
+	const struct sbuf *all;
 	uint64_t gen = __atomic_load_n(&fs->pin_gen, __ATOMIC_ACQUIRE);
 	uint64_t pins, pinned;
 	int err = 0;
@@ -611,13 +541,12 @@ int rfs_listing_page(fuse_req_t req, unsigned long page, struct text *t)
 	return err;
 }
 
-int rfs_listing_status(fuse_req_t req, struct text *t)
+int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 {
 	struct rfs *fs = rfs_of(req);
 	struct rfs_listing *l = fs->listing;
-	const struct text *all;
+	const struct sbuf *all;
 	uint64_t pins = 0, pinned = 0;
-	char pol[1024];
 	int err;
 
 	/* Counted from the listing: the table misses files not looked up. */
@@ -626,21 +555,19 @@ int rfs_listing_status(fuse_req_t req, struct text *t)
 	if (!err)
 		err = caller_text(req, l, true, &all, &pins, &pinned);
 	pthread_mutex_unlock(&l->lock);
-	rfs_text_printf(t, "version=%s\n", RDMAFS_VERSION);
+	sbuf_printf(t, "version=%s\n", RDMAFS_VERSION);
 	if (err) {
 		/* Never a count that may be short: say it is not known. */
-		rfs_text_printf(t, "pins=unknown\nfiles_pinned=unknown\n");
-		rfs_text_printf(t, "pins_error=%s\n", strerror(-err));
+		sbuf_printf(t, "pins=unknown\nfiles_pinned=unknown\n");
+		sbuf_printf(t, "pins_error=%s\n", strerror(-err));
 	} else {
-		rfs_text_printf(t, "pins=%" PRIu64 "\n", pins);
-		rfs_text_printf(t, "files_pinned=%" PRIu64 "\n", pinned);
+		sbuf_printf(t, "pins=%" PRIu64 "\n", pins);
+		sbuf_printf(t, "files_pinned=%" PRIu64 "\n", pinned);
 	}
-	rfs_text_printf(t, "max_pins=%u\n", fs->o.max_pins);
-	rfs_text_printf(t, "max_pins_per_file=%u\n", fs->o.max_pins_per_file);
-	rfs_text_printf(t, "max_pins_per_user=%u\n", fs->o.max_pins_per_user);
-	rfs_mediate_status(fs, pol, sizeof(pol));
-	rfs_text_add(t, pol, strlen(pol));
-	return t->err;
+	sbuf_printf(t, "max_pins=%u\n", fs->o.max_pins);
+	sbuf_printf(t, "max_pins_per_file=%u\n", fs->o.max_pins_per_file);
+	sbuf_printf(t, "max_pins_per_user=%u\n", fs->o.max_pins_per_user);
+	return sbuf_err(t);
 }
 
 void rfs_listing_stale(struct rfs *fs)
@@ -669,7 +596,7 @@ void rfs_listing_free(struct rfs *fs)
 		return;
 	snap_free(&l->snap);
 	for (i = 0; i < NVIEWS; i++)
-		text_free(&l->views[i].text);
+		sbuf_free(&l->views[i].text);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 	fs->listing = NULL;

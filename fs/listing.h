@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mount-wide listing (user.rdmafs.pins[.N] on the mount's root) and
- * the status, and the text they are written in.
+ * the pin counts of the status, written with core/proto_format.h.
  *
  * DESIGN §4 and §11: a listing is complete or an error (never a file
  * silently left out, never a failed listing kept), and it shows each
@@ -13,29 +13,12 @@
 #include <stddef.h>
 
 #include "rdmafs.h"
-#include "core/pinset.h"
-
-/* A growing text buffer; err is set (and sticks) when memory ran out. */
-struct text {
-	char *buf;
-	size_t len, cap;
-	int err;
-};
-
-void rfs_text_add(struct text *t, const char *s, size_t n);
-void rfs_text_printf(struct text *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+#include "core/strbuf.h"
 
 /*
- * A pset_visit_fn adding a pin's line ("RANGE owner=U holder=P since=T")
- * to @arg, a struct rfs_pin_lines: after @prefix and a blank when set.
+ * The listing's snapshots live from rfs_listing_init() (no thread: may
+ * run before daemonising) to rfs_listing_free().
  */
-struct rfs_pin_lines {
-	struct text *t;
-	const char *prefix;
-};
-int rfs_pin_line(const struct pin *p, void *arg);
-
 int rfs_listing_init(struct rfs *fs);
 void rfs_listing_free(struct rfs *fs);
 /*
@@ -44,9 +27,12 @@ void rfs_listing_free(struct rfs *fs);
  * pins changed since page 0), another error when the listing cannot be
  * complete.
  */
-int rfs_listing_page(fuse_req_t req, unsigned long page, struct text *t);
-/* user.rdmafs.status; counts are what the caller's listing shows. */
-int rfs_listing_status(fuse_req_t req, struct text *t);
+int rfs_listing_page(fuse_req_t req, unsigned long page, struct sbuf *t);
+/*
+ * The first lines of user.rdmafs.status (version, counts, limits); the
+ * counts are what the caller's listing shows.  ctlxattr.c adds the rest.
+ */
+int rfs_listing_status(fuse_req_t req, struct sbuf *t);
 /*
  * Who may reach which path changed (a directory's mode, owner or ACL):
  * listings made before may show a caller a path it can no longer reach.

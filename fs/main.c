@@ -17,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
+#include "listing.h"
 #include "mediate.h"
-#include "pins.h"
+#include "pinsvc.h"
 #include "rdmafs.h"
 #include "core/audit.h"
 
@@ -313,6 +315,36 @@ static int open_audit(struct rfs *fs)
 	return -1;
 }
 
+/*
+ * What the pin service needs of the mediator, given here so that the pin
+ * service does not depend on mediate.c (which depends on it).
+ */
+static const struct rfs_pin_hooks pin_hooks = {
+	.changed = rfs_mediate_kick,
+	.gate_lock = rfs_gate_lock_pin,
+	.gate_unlock = rfs_gate_unlock_pin,
+};
+
+/*
+ * Starts what runs threads, in the daemonised process; says what failed
+ * on stderr, which is still the caller's (daemon.h).
+ */
+static int start_threads(struct rfs *fs)
+{
+	int err = rfs_pins_start(fs, &pin_hooks);
+
+	if (err) {
+		fprintf(stderr, "rdmafs: couldn't start the pin table: %s\n",
+			strerror(-err));
+		return err;
+	}
+	err = rfs_mediate_start(fs);
+	if (err)
+		fprintf(stderr, "rdmafs: couldn't start the mediator: %s\n",
+			strerror(-err));
+	return err;
+}
+
 /* fuse_opt splits -o values on commas: escape them (and backslashes). */
 static char *escape_opt(const char *prefix, const char *val)
 {
@@ -362,7 +394,7 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *cfg = NULL;
 	struct fuse_session *se;
 	struct rfs fs;
-	int ret = 1;
+	int ret = 1, err;
 
 	memset(&fs, 0, sizeof(fs));
 	fs.root_fd = -1;
@@ -382,9 +414,14 @@ int main(int argc, char *argv[])
 		goto out_args;
 	if (setup(&fs) < 0)
 		goto out_fs;
-	/* Both before mounting, and neither starts a thread (daemonising). */
+	/* Before mounting, and none starts a thread (daemonising). */
 	if (rfs_instance_lock(&fs) < 0 || open_audit(&fs) < 0)
 		goto out_fs;
+	if (rfs_listing_init(&fs) < 0) {
+		fprintf(stderr, "rdmafs: couldn't start the listing: %s\n",
+			strerror(ENOMEM));
+		goto out_fs;
+	}
 	add_mount_opts(&args, &fs);
 
 	se = fuse_session_new(&args, &rfs_ops, sizeof(rfs_ops), &fs);
@@ -398,15 +435,22 @@ int main(int argc, char *argv[])
 			fs.o.mountpoint);
 		goto out_signals;
 	}
-	if (fuse_daemonize(fs.o.foreground) != 0)
-		goto out_unmount;
-	/* The lock came along through the fork; its pid did not. */
-	rfs_instance_note(&fs);
-	/* The pin table runs threads: start it in the daemon process. */
-	if (rfs_pins_start(&fs) < 0 || rfs_mediate_start(&fs) < 0) {
-		fprintf(stderr, "rdmafs: couldn't start the pin table\n");
+	/*
+	 * Not fuse_daemonize(): its parent exits 0 before the pin table can
+	 * start (threads: only in the child), and the child's errors go to
+	 * /dev/null.  The parent waits for rfs_daemon_ready() instead.
+	 */
+	err = rfs_daemon_fork(fs.o.foreground);
+	if (err < 0) {
+		fprintf(stderr, "rdmafs: couldn't daemonise: %s\n",
+			strerror(-err));
 		goto out_unmount;
 	}
+	/* The lock came along through the fork; its pid did not. */
+	rfs_instance_note(&fs);
+	if (start_threads(&fs) < 0)
+		goto out_unmount;
+	rfs_daemon_ready(0);
 
 	if (fs.o.max_threads == 1) {
 		ret = fuse_session_loop(se);
@@ -428,7 +472,6 @@ out_unmount:
 	fuse_session_unmount(se);
 	rfs_open_release_all(&fs);
 	rfs_pins_stop(&fs);
-	fs.audit = NULL; /* closed by rfs_pins_stop() */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
@@ -441,6 +484,7 @@ out_fs:
 	if (fs.mount_fd >= 0)
 		close(fs.mount_fd);
 	fdc_destroy(&fs.fdc);
+	rfs_listing_free(&fs);
 	audit_close(fs.audit);
 	/* Last: the next daemon may start once the mount is gone. */
 	rfs_instance_unlock(&fs);
@@ -448,5 +492,7 @@ out_args:
 	free(fs.backing_real);
 	rfs_free_opts(&fs.o);
 	fuse_opt_free_args(&args);
+	/* A start-up that failed in the background: its parent exits with it. */
+	rfs_daemon_ready(ret);
 	return ret;
 }

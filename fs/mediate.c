@@ -18,14 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mediate.h"
-#include "pins.h"
+#include "med_snap.h"
 #include "core/audit.h"
 #include "core/identity.h"
 #include "core/pintable.h"
-
-#define AUDIT_PINS 16
 
 struct rfs_mediator {
 	pthread_mutex_t lock;
@@ -50,104 +49,78 @@ static void count(uint64_t *c)
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
-/* Records a decision with the overlapping pins (@pins, or looked up). */
-static void record(struct rfs *fs, struct rfs_med *m, const char *event,
-		   int err, int64_t waited_ms, const struct audit_pin *pins,
-		   size_t npins)
+/* Releases what @m holds, once answered. */
+static void release(struct rfs *fs, struct rfs_med *m)
 {
-	struct audit_pin found[AUDIT_PINS];
-	struct audit_event ev = {
-		.event = event,
-		.op = m->op,
-		.range = AUDIT_RANGE_SPAN,
-		.offset = m->off,
-		.length = m->len,
-		.err = err,
-		.waited_ms = waited_ms,
-		.process = m->who,
-	};
-	char path[PATH_MAX], dir[PATH_MAX];
+	const struct rfs_med_op *op = m->op;
 
-	if (!pins) {
-		npins = rfs_pins_overlapping(fs, m->dev, m->ino, m->off, m->len,
-					     found, AUDIT_PINS);
-		if (m->has2 && npins < AUDIT_PINS)
-			npins += rfs_pins_overlapping(
-				fs, m->dev2, m->ino2, m->off2, m->len2,
-				found + npins, AUDIT_PINS - npins);
-		pins = found;
-	}
-	ev.pins = pins;
-	ev.npins = npins < AUDIT_PINS ? npins : AUDIT_PINS;
-	if (m->path_fd >= 0 &&
-	    rfs_rel_path(fs, m->path_fd, path, sizeof(path)) == 0)
-		ev.path = path;
-	else if (m->path_fd < 0 && m->name &&
-		 rfs_rel_path(fs, m->dir_fd, dir, sizeof(dir)) == 0 &&
-		 snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "",
-			  m->name) < (int)sizeof(path))
-		ev.path = path;
-	if (m->cls == POL_UNLINK)
-		ev.range = AUDIT_RANGE_ALL;
-	ev.reason = m->reason;
-	audit_log(fs->audit, &ev);
-}
-
-static bool still_pinned(struct rfs *fs, struct rfs_med *m)
-{
-	return ptab_has_overlap(fs->pins, m->dev, m->ino, m->off, m->len) ||
-	       (m->has2 &&
-		ptab_has_overlap(fs->pins, m->dev2, m->ino2, m->off2, m->len2));
-}
-
-static void med_free(struct rfs_med *m)
-{
+	if (op->release)
+		op->release(fs, m);
+	if (m->own_path_fd && m->path_fd >= 0)
+		close(m->path_fd);
+	rfs_med_snap_free(&m->snap);
 	free(m->who);
+	m->who = NULL;
+}
+
+/* Answers @m: performs it (@err 0) or refuses it; then releases it. */
+static void finish(struct rfs *fs, struct rfs_med *m, int err)
+{
+	const struct rfs_med_op *op = m->op;
+
+	if (!err)
+		op->perform(m);
+	else if (op->refuse)
+		op->refuse(m, err);
+	else
+		fuse_reply_err(m->req, -err);
+	release(fs, m);
+}
+
+/* The same for a parked request, which is then freed. */
+static void finish_parked(struct rfs *fs, struct rfs_med *m, int err)
+{
+	finish(fs, m, err);
 	free(m);
 }
 
-static void finish(struct rfs_med *m, int err)
-{
-	m->finish(m, err);
-	med_free(m);
-}
-
-/* What the mediator does with one parked request, outside its lock. */
+/*
+ * What the mediator does with one parked request, outside its lock: the
+ * attempt takes its own snapshot, under the gate (from "no pin left", or
+ * the break, to the operation's end, as in rfs_mediate(): a pin made
+ * meanwhile would be cut).
+ */
 static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 {
-	struct audit_pin revoked[AUDIT_PINS];
+	struct audit_pin revoked[RFS_MED_AUDIT_PINS];
 	int64_t waited = now - m->parked_ms;
 	size_t n;
+	int err;
 
 	/* The answer below must not race with a late interrupt. */
 	fuse_req_interrupt_func(m->req, NULL, NULL);
-	if (m->interrupted) {
-		record(fs, m, "interrupted", EINTR, waited, NULL, 0);
-		return finish(m, -EINTR);
-	}
-	/*
-	 * From "no pin left" (or the break) to the operation's end, as in
-	 * the handlers: a pin made meanwhile would be cut.
-	 */
 	rfs_gate_enter(fs);
-	if (!still_pinned(fs, m)) {
-		record(fs, m, "done", 0, waited, NULL, 0);
-		finish(m, 0);
-		return rfs_gate_leave(fs);
+	err = rfs_med_snap(fs, m);
+	if (err) {
+		/* Whether pins are left cannot be told: fail closed. */
+		m->reason = "out of memory";
+		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
+		finish_parked(fs, m, err);
+	} else if (m->interrupted) {
+		rfs_med_record(fs, m, "interrupted", EINTR, waited, NULL, 0);
+		finish_parked(fs, m, -EINTR);
+	} else if (!m->snap.n) {
+		rfs_med_record(fs, m, "done", 0, waited, NULL, 0);
+		finish_parked(fs, m, 0);
+	} else if (!m->breaking) {
+		rfs_med_record(fs, m, "timeout", ETXTBSY, waited, NULL, 0);
+		finish_parked(fs, m, -ETXTBSY);
+	} else {
+		n = rfs_med_break(fs, m, revoked, RFS_MED_AUDIT_PINS);
+		count(&fs->med->broken);
+		rfs_med_record(fs, m, "break", 0, waited, revoked, n);
+		finish_parked(fs, m, 0);
 	}
-	if (!m->breaking) {
-		rfs_gate_leave(fs);
-		record(fs, m, "timeout", ETXTBSY, waited, NULL, 0);
-		return finish(m, -ETXTBSY);
-	}
-	n = rfs_pins_revoke(fs, m->dev, m->ino, m->path_fd, m->off, m->len,
-			    revoked, AUDIT_PINS);
-	if (m->has2 && n < AUDIT_PINS)
-		n += rfs_pins_revoke(fs, m->dev2, m->ino2, m->path_fd2, m->off2,
-				     m->len2, revoked + n, AUDIT_PINS - n);
-	count(&fs->med->broken);
-	record(fs, m, "break", 0, waited, revoked, n);
-	finish(m, 0);
 	rfs_gate_leave(fs);
 }
 
@@ -169,7 +142,7 @@ static void *mediator(void *arg)
 
 		while ((m = *p)) {
 			if (m->interrupted || m->deadline_ms <= now ||
-			    !still_pinned(fs, m)) {
+			    !rfs_med_pinned_now(fs, m)) {
 				*p = m->next;
 				m->next = ready;
 				ready = m;
@@ -250,9 +223,9 @@ void rfs_mediate_stop(struct rfs *fs)
 	while ((m = md->parked)) {
 		md->parked = m->next;
 		fuse_req_interrupt_func(m->req, NULL, NULL);
-		record(fs, m, "shutdown", ESHUTDOWN, now_ms() - m->parked_ms,
-		       NULL, 0);
-		finish(m, -ESHUTDOWN);
+		rfs_med_record(fs, m, "shutdown", ESHUTDOWN,
+			       now_ms() - m->parked_ms, NULL, 0);
+		finish_parked(fs, m, -ESHUTDOWN);
 	}
 	pthread_cond_destroy(&md->cond);
 	pthread_mutex_destroy(&md->lock);
@@ -304,6 +277,28 @@ static void on_interrupt(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&fs->med->lock);
 }
 
+/*
+ * A copy of @m off the handler's stack, owning what @m owned (its
+ * arguments' names copied out of the kernel's request buffer), or NULL
+ * (out of memory: @m still owns everything).
+ */
+static struct rfs_med *keep(struct rfs_med *m)
+{
+	const struct rfs_med_op *op = m->op;
+	struct rfs_med *h = malloc(sizeof(*h) + op->args_size);
+
+	if (!h)
+		return NULL;
+	*h = *m;
+	h->args = h + 1;
+	memcpy(h->args, m->args, op->args_size);
+	if (op->keep && op->keep(h) < 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
 static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 {
 	struct rfs_mediator *md = fs->med;
@@ -312,7 +307,6 @@ static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 	m->parked_ms = now_ms();
 	m->deadline_ms = m->parked_ms + (int64_t)fs->pol.break_timeout * 1000;
 	count(&md->deferred);
-	record(fs, m, "defer", 0, -1, NULL, 0);
 	/*
 	 * Before the list: once listed, the mediator may answer and free
 	 * the request at any moment.  An interrupt that came already calls
@@ -341,105 +335,132 @@ static struct ident *offender(fuse_req_t req)
 }
 
 /*
- * True when every pin overlapping @m is a persistent pin of @uid (and
- * there is one).  A live holder's pin is never "own": its holder can be
- * told and release, so waiting for it makes sense.
+ * Refuses @m, whose effect on pins could not be told (DESIGN §11: out of
+ * descriptors or memory, an unreadable pin store), with @err (-errno):
+ * counted as refused, recorded as a "refuse" with errno @err and
+ * @reason.  Never performs anything.
  */
-static bool own_pins(struct rfs *fs, struct rfs_med *m, uid_t uid)
+static void fail(struct rfs *fs, struct rfs_med *m, int err, const char *reason)
 {
-	struct audit_pin few[AUDIT_PINS], *p = few;
-	size_t n, max = AUDIT_PINS, i;
-	bool own;
-
-	/* Pins may come and go meanwhile: count, then look, until it fits. */
-	for (;;) {
-		n = rfs_pins_overlapping(fs, m->dev, m->ino, m->off, m->len, p,
-					 max);
-		if (n <= max)
-			break;
-		if (p != few)
-			free(p);
-		max = n + 8;
-		p = malloc(max * sizeof(*p));
-		if (!p)
-			return false; /* not known to be own: park as usual */
-	}
-	own = n > 0;
-	for (i = 0; i < n && own; i++)
-		own = p[i].holder <= 0 && p[i].owner == uid;
-	if (p != few)
-		free(p);
-	return own;
+	if (!m->who)
+		m->who = offender(m->req);
+	m->reason = reason ? reason : m->reason;
+	count(&fs->med->refused);
+	rfs_med_record(fs, m, "refuse", err, -1, NULL, 0);
+	finish(fs, m, err < 0 ? err : -err);
 }
 
-void rfs_mediate_fail(struct rfs *fs, struct rfs_med *m, int err,
-		      const char *reason)
+/* Decides over m's snapshot, and acts.  Under the gate. */
+static void decide(struct rfs *fs, struct rfs_med *m)
 {
-	struct ident *saved = m->who;
-	const char *why = m->reason;
+	struct pol_snap snap = { .pins = m->snap.pins, .n = m->snap.n };
+	struct pol_req r = {
+		.cls = m->op->cls,
+		.uid = fuse_req_ctx(m->req)->uid,
+	};
+	struct rfs_med *h;
+	enum pol_verdict v;
+	const char *why;
 
+	/* The end with pins first: the audit names its path and range. */
+	if (m->has2 && !m->snap.n1)
+		rfs_med_swap_ends(m);
+	/* Pins are touched: never a plain perform, so the offender is due. */
 	m->who = offender(m->req);
-	m->reason = reason;
-	count(&fs->med->refused);
-	record(fs, m, "refuse", err, -1, NULL, 0);
-	free(m->who);
-	m->who = saved;
-	m->reason = why;
-	fuse_reply_err(m->req, err < 0 ? -err : err);
+	if (m->who && (m->who->flags & IDENT_TGID))
+		r.tgid = m->who->tgid;
+	v = pol_decide(&fs->pol, &r, &snap, &why);
+	if (why)
+		m->reason = why;
+	switch (v) {
+	case POL_PERFORM:
+		return finish(fs, m, 0);
+	case POL_DO_DEADLOCK:
+		count(&fs->med->refused);
+		rfs_med_record(fs, m, "refuse", EDEADLK, -1, NULL, 0);
+		return finish(fs, m, -EDEADLK);
+	case POL_DO_AUDIT:
+		count(&fs->med->audited);
+		rfs_med_record(fs, m, "audit", 0, -1, NULL, 0);
+		return finish(fs, m, 0);
+	case POL_DO_COPY:
+		count(&fs->med->copied);
+		m->copy = true;
+		rfs_med_record(fs, m, "copy", 0, -1, NULL, 0);
+		return finish(fs, m, 0);
+	case POL_DO_DEFER:
+	case POL_DO_BREAK:
+		h = keep(m);
+		if (!h)
+			return fail(fs, m, -ENOMEM, "out of memory");
+		rfs_med_record(fs, m, "defer", 0, -1, NULL, 0);
+		/*
+		 * @h owns it all now; parked, it takes a new snapshot for
+		 * each attempt.
+		 */
+		rfs_med_snap_free(&m->snap);
+		h->snap.pins = NULL;
+		rfs_med_snap_free(&h->snap);
+		return park(fs, h, v == POL_DO_BREAK);
+	case POL_DO_REFUSE:
+	default:
+		count(&fs->med->refused);
+		rfs_med_record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
+		return finish(fs, m, -ETXTBSY);
+	}
+}
+
+/* rfs_mediate() under the gate. */
+static void mediate_gated(struct rfs *fs, struct rfs_med *m)
+{
+	const struct rfs_med_op *op = m->op;
+	bool known = m->dev || m->ino;
+	int r;
+
+	if (!op->always && !rfs_med_pins_maybe(fs))
+		return finish(fs, m, 0);
+	/* The handler's range first: nothing pinned, nothing to find out. */
+	if (known) {
+		r = rfs_med_snap(fs, m);
+		if (r < 0)
+			return fail(fs, m, r, "out of memory");
+		if (!m->snap.n && !op->always)
+			return finish(fs, m, 0);
+	}
+	if (op->check) {
+		r = op->check(fs, m);
+		if (r == RFS_MED_DONE)
+			return release(fs, m);
+		if (r < 0)
+			return fail(fs, m, r, NULL);
+		if (r == RFS_MED_PLAIN)
+			return finish(fs, m, 0);
+	}
+	if (m->snap.taken) {
+		rfs_med_snap_narrow(m);
+	} else {
+		r = rfs_med_snap(fs, m);
+		if (r < 0)
+			return fail(fs, m, r, "out of memory");
+	}
+	if (!m->snap.n)
+		return finish(fs, m, 0);
+	decide(fs, m);
 }
 
 void rfs_mediate(struct rfs *fs, struct rfs_med *m)
 {
-	bool pinned = still_pinned(fs, m), own = false;
-	enum pol_verdict v;
-
-	/* Only an unlink is decided by whose pins they are (policy.h). */
-	if (pinned && m->cls == POL_UNLINK)
-		own = own_pins(fs, m, fuse_req_ctx(m->req)->uid);
-	v = pol_decide(&fs->pol, m->cls, pinned, own);
-	if (v == POL_PERFORM)
-		return finish(m, 0);
-	m->who = offender(m->req);
-	switch (v) {
-	case POL_DO_REFUSE:
-		count(&fs->med->refused);
-		if (fs->pol.action[m->cls] != POL_REFUSE)
-			m->reason = "only the caller's own pins: unpin first";
-		record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
-		return finish(m, -ETXTBSY);
-	case POL_DO_AUDIT:
-		count(&fs->med->audited);
-		record(fs, m, "audit", 0, -1, NULL, 0);
-		return finish(m, 0);
-	case POL_DO_COPY:
-		count(&fs->med->copied);
-		m->copy = true;
-		record(fs, m, "copy", 0, -1, NULL, 0);
-		return finish(m, 0);
-	case POL_DO_DEFER:
-		return park(fs, m, false);
-	case POL_DO_BREAK:
-		return park(fs, m, true);
-	default:
-		return finish(m, 0);
-	}
+	rfs_gate_enter(fs);
+	mediate_gated(fs, m);
+	rfs_gate_leave(fs);
 }
 
 void rfs_mediate_status(struct rfs *fs, char *buf, size_t size)
 {
 	struct rfs_mediator *md = fs->med;
-	int c, n;
+	int n;
 
-	n = snprintf(buf, size, "policy=%s\n",
-		     pol_action_name(fs->o.policy_default));
-	for (c = 0; c < POL_NCLASSES && n > 0 && (size_t)n < size; c++)
-		n += snprintf(buf + n, size - (size_t)n, "%s=%s\n",
-			      pol_class_name(c),
-			      pol_action_name(fs->pol.action[c]));
-	if (n > 0 && (size_t)n < size)
-		n += snprintf(buf + n, size - (size_t)n,
-			      "break_timeout=%u\nbreak_kill=%d\n",
-			      fs->pol.break_timeout, fs->pol.break_kill);
+	n = pol_format(&fs->pol, buf, size);
 	if (md && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n,
 			 "refused=%" PRIu64 "\ndeferred=%" PRIu64

@@ -1,24 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The operations that can change a file's block map (DESIGN §3; unlink
- * and rename are in mediated_names.c): each handler works out which range
- * of which inode it would touch, and when that range may be pinned hands
- * the request to rfs_mediate() with what it needs to be performed later.  Everything else goes straight to the
- * plain handler (rfs_*_now), at the cost of one lock-free check and the
- * layout gate taken shared (mediate.h), held from the check until the
- * plain operation has returned so that no pin can slip in between.
+ * and rename are in mediated_names.c), as rfs_mediate() requests
+ * (mediate.h): each handler names the inode and the widest range it
+ * could touch, and its op says how to narrow that range (check), how to
+ * perform the operation and what to release.  rfs_mediate() does the
+ * rest once for all of them: the layout gate, the one snapshot of the
+ * pins, the decision, the audit record, parking, and refusing on any
+ * error met while finding out (DESIGN §11).
  *
  * A parked request keeps what it refers to alive: the kernel holds the
- * open files of a request until it is answered, and the inode and
- * directory descriptors taken here are held in the descriptor cache until
- * finish.
- *
- * Failing closed (DESIGN §11): once the lock-free check says a pin may be
- * touched, every error met while finding out whether it is (no descriptor
- * left, no memory, a file that cannot be looked up) refuses the request
- * with that error through rfs_mediate_fail(), which audits it; nothing
- * falls through to the plain operation.  Where the table alone can tell
- * that no pin is touched, no descriptor is opened at all.
+ * open files of a request until it is answered, and the inode
+ * descriptors taken here are held in the descriptor cache until release.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,252 +21,136 @@
 #include <unistd.h>
 
 #include "mediate.h"
-#include "mediated_ops.h"
 #include "ops.h"
-#include "pins.h"
-#include "core/pintable.h"
 
 #define COPY_CHUNK (1u << 20)
 
-bool rfs_med_pinned(struct rfs *fs, struct rfs_inode *in, uint64_t off,
-		    uint64_t len)
-{
-	return in->type == S_IFREG &&
-	       ptab_has_overlap(fs->pins, in->dev, in->ino, off, len);
-}
+/* ---- truncate: setattr size, open with O_TRUNC ---- */
 
-struct rfs_med *rfs_med_new(fuse_req_t req, enum pol_class cls, const char *op,
-			    rfs_med_finish_fn fin)
-{
-	struct rfs_med *m = calloc(1, sizeof(*m));
-	struct med_args *a = calloc(1, sizeof(*a));
-
-	if (!m || !a) {
-		free(m);
-		free(a);
-		return NULL;
-	}
-	m->req = req;
-	m->cls = cls;
-	m->op = op;
-	m->finish = fin;
-	m->args = a;
-	m->path_fd = m->path_fd2 = -1;
-	return m;
-}
-
-struct rfs_med rfs_med_describe(fuse_req_t req, enum pol_class cls,
-				const char *op, struct rfs_inode *in)
-{
-	struct rfs_med d = {
-		.req = req,
-		.cls = cls,
-		.op = op,
-		.path_fd = -1,
-		.path_fd2 = -1,
-		.dir_fd = -1,
-	};
-
-	if (in) {
-		d.dev = in->dev;
-		d.ino = in->ino;
-	}
-	return d;
-}
+struct trunc_args {
+	struct rfs_inode *in;
+	bool held; /* in's descriptor is held (rfs_ifd_get) */
+	fuse_ino_t ino;
+	struct stat attr; /* setattr */
+	int valid;
+	struct fuse_file_info fi;
+	bool has_fi;
+};
 
 /*
- * No memory for the mediation of a layout change to @in's [@off, @off+@len)
- * through @fi: fail closed, with the audit naming what was refused.
+ * Only once a pin lies at or past the new size (m->off): the file's size
+ * tells what would be cut, [new size, size).
  */
-static void med_fail_oom(fuse_req_t req, enum pol_class cls, const char *op,
-			 struct rfs_inode *in, uint64_t off, uint64_t len,
-			 struct fuse_file_info *fi)
+static int trunc_check(struct rfs *fs, struct rfs_med *m)
 {
-	struct rfs_med d = rfs_med_describe(req, cls, op, in);
-
-	d.off = off;
-	d.len = len;
-	d.path_fd = rfs_file_of(fi)->fd;
-	rfs_mediate_fail(rfs_of(req), &d, -ENOMEM, "out of memory");
-}
-
-void rfs_med_args_free(struct rfs *fs, struct rfs_med *m)
-{
-	struct med_args *a = m->args;
-
-	if (a->in)
-		rfs_ifd_put(fs, a->in);
-	if (a->dir)
-		rfs_ifd_put(fs, a->dir);
-	if (a->name && m->path_fd >= 0)
-		close(m->path_fd);
-	free(a->name);
-	free(a->name2);
-	free(a);
-}
-
-/* ---- truncate: setattr size ---- */
-
-static void finish_setattr(struct rfs_med *m, int err)
-{
-	struct rfs *fs = rfs_of(m->req);
-	struct med_args *a = m->args;
-
-	if (err)
-		fuse_reply_err(m->req, -err);
-	else
-		rfs_setattr_now(m->req, a->ino, &a->attr, a->valid,
-				a->has_fi ? &a->fi : NULL);
-	rfs_med_args_free(fs, m);
-}
-
-static void setattr_gated(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			  int valid, struct fuse_file_info *fi)
-{
-	struct rfs *fs = rfs_of(req);
-	struct rfs_inode *in = rfs_inode(req, ino);
-	uint64_t size = (uint64_t)attr->st_size;
-	struct rfs_med *m, d;
-	struct med_args *a;
+	struct trunc_args *a = m->args;
 	struct stat st;
-	int fd, err;
+	int fd;
 
-	/*
-	 * No pin at or past the new size: nothing can be cut, whatever the
-	 * size is now, and the size need not be read.
-	 */
-	if (!(valid & FUSE_SET_ATTR_SIZE) || in->type != S_IFREG ||
-	    attr->st_size < 0 || !rfs_pins_any(fs) ||
-	    !rfs_med_pinned(fs, in, size, UINT64_MAX - size))
-		return rfs_setattr_now(req, ino, attr, valid, fi);
-	d = rfs_med_describe(req, POL_TRUNCATE, "truncate", in);
-	d.off = size;
-	d.len = UINT64_MAX - size;
-	fd = rfs_ifd_get(fs, in);
-	if (fd < 0)
-		return rfs_mediate_fail(
-			fs, &d, fd, "couldn't open the file to read its size");
-	d.path_fd = fd;
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
-		err = -errno;
-		rfs_mediate_fail(fs, &d, err, "couldn't read the file's size");
-		return rfs_ifd_put(fs, in);
+	fd = rfs_ifd_get(fs, a->in);
+	if (fd < 0) {
+		m->reason = "couldn't open the file to read its size";
+		return fd;
 	}
-	if (attr->st_size >= st.st_size ||
-	    !rfs_med_pinned(fs, in, size,
-			    (uint64_t)(st.st_size - attr->st_size))) {
-		rfs_ifd_put(fs, in);
-		return rfs_setattr_now(req, ino, attr, valid, fi);
-	}
-	m = rfs_med_new(req, POL_TRUNCATE, "truncate", finish_setattr);
-	if (!m) {
-		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
-		return rfs_ifd_put(fs, in);
-	}
-	a = m->args;
-	a->in = in;
-	a->ino = ino;
-	a->attr = *attr;
-	a->valid = valid;
-	if (fi) {
-		a->fi = *fi;
-		a->has_fi = true;
-	}
-	m->dev = in->dev;
-	m->ino = in->ino;
-	m->off = size;
-	m->len = (uint64_t)(st.st_size - attr->st_size);
+	a->held = true;
 	m->path_fd = fd;
-	rfs_mediate(fs, m);
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
+		m->reason = "couldn't read the file's size";
+		return -errno;
+	}
+	if ((uint64_t)st.st_size <= m->off)
+		return RFS_MED_PLAIN;
+	m->len = (uint64_t)st.st_size - m->off;
+	return RFS_MED_GO;
+}
+
+static void trunc_release(struct rfs *fs, struct rfs_med *m)
+{
+	struct trunc_args *a = m->args;
+
+	if (a->held)
+		rfs_ifd_put(fs, a->in);
+}
+
+static void setattr_perform(struct rfs_med *m)
+{
+	struct trunc_args *a = m->args;
+
+	rfs_setattr_now(m->req, a->ino, &a->attr, a->valid,
+			a->has_fi ? &a->fi : NULL);
+}
+
+static const struct rfs_med_op setattr_op = {
+	.cls = POL_TRUNCATE,
+	.name = "truncate",
+	.args_size = sizeof(struct trunc_args),
+	.check = trunc_check,
+	.perform = setattr_perform,
+	.release = trunc_release,
+};
+
+/* A request to cut @in from @size on, for @op. */
+static void trunc_mediate(fuse_req_t req, const struct rfs_med_op *op,
+			  struct rfs_inode *in, uint64_t size,
+			  struct trunc_args *a)
+{
+	struct rfs_med m = rfs_med_init(req, op, a);
+
+	a->in = in;
+	m.dev = in->dev;
+	m.ino = in->ino;
+	m.off = size;
+	m.len = UINT64_MAX - size;
+	rfs_mediate(rfs_of(req), &m);
 }
 
 void rfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 		 struct fuse_file_info *fi)
 {
-	struct rfs *fs = rfs_of(req);
-
-	if (!(valid & FUSE_SET_ATTR_SIZE) ||
-	    rfs_inode(req, ino)->type != S_IFREG)
-		return rfs_setattr_now(req, ino, attr, valid, fi);
-	rfs_gate_enter(fs);
-	setattr_gated(req, ino, attr, valid, fi);
-	rfs_gate_leave(fs);
-}
-
-/* ---- truncate: open with O_TRUNC ---- */
-
-static void finish_open(struct rfs_med *m, int err)
-{
-	struct rfs *fs = rfs_of(m->req);
-	struct med_args *a = m->args;
-
-	if (err)
-		fuse_reply_err(m->req, -err);
-	else
-		rfs_open_now(m->req, a->ino, &a->fi);
-	rfs_med_args_free(fs, m);
-}
-
-static void open_gated(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *in = rfs_inode(req, ino);
-	struct rfs_med *m, d;
-	struct med_args *a;
-	struct stat st;
-	int fd, err;
+	struct trunc_args a = {
+		.ino = ino,
+		.attr = *attr,
+		.valid = valid,
+		.has_fi = fi != NULL,
+	};
 
-	if (!(fi->flags & O_TRUNC) || in->type != S_IFREG ||
-	    !rfs_pins_any(fs) || !rfs_med_pinned(fs, in, 0, UINT64_MAX))
-		return rfs_open_now(req, ino, fi);
-	d = rfs_med_describe(req, POL_TRUNCATE, "truncate", in);
-	d.len = UINT64_MAX;
-	fd = rfs_ifd_get(fs, in);
-	if (fd < 0)
-		return rfs_mediate_fail(
-			fs, &d, fd, "couldn't open the file to read its size");
-	d.path_fd = fd;
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
-		err = -errno;
-		rfs_mediate_fail(fs, &d, err, "couldn't read the file's size");
-		return rfs_ifd_put(fs, in);
-	}
-	if (st.st_size == 0 ||
-	    !rfs_med_pinned(fs, in, 0, (uint64_t)st.st_size)) {
-		rfs_ifd_put(fs, in);
-		return rfs_open_now(req, ino, fi);
-	}
-	m = rfs_med_new(req, POL_TRUNCATE, "truncate", finish_open);
-	if (!m) {
-		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
-		return rfs_ifd_put(fs, in);
-	}
-	a = m->args;
-	a->in = in;
-	a->ino = ino;
-	a->fi = *fi;
-	m->dev = in->dev;
-	m->ino = in->ino;
-	m->off = 0;
-	m->len = (uint64_t)st.st_size;
-	m->path_fd = fd;
-	rfs_mediate(fs, m);
+	if (!(valid & FUSE_SET_ATTR_SIZE) || in->type != S_IFREG ||
+	    attr->st_size < 0)
+		return rfs_setattr_now(req, ino, attr, valid, fi);
+	if (fi)
+		a.fi = *fi;
+	trunc_mediate(req, &setattr_op, in, (uint64_t)attr->st_size, &a);
 }
+
+static void open_perform(struct rfs_med *m)
+{
+	struct trunc_args *a = m->args;
+
+	rfs_open_now(m->req, a->ino, &a->fi);
+}
+
+static const struct rfs_med_op open_op = {
+	.cls = POL_TRUNCATE,
+	.name = "truncate",
+	.args_size = sizeof(struct trunc_args),
+	.check = trunc_check,
+	.perform = open_perform,
+	.release = trunc_release,
+};
 
 void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	struct trunc_args a = { .ino = ino, .fi = *fi, .has_fi = true };
 
 	/*
 	 * Only regular files: an open of a FIFO waits for its other end,
 	 * and must not hold the gate meanwhile.
 	 */
-	if (!(fi->flags & O_TRUNC) || rfs_inode(req, ino)->type != S_IFREG)
+	if (!(fi->flags & O_TRUNC) || in->type != S_IFREG)
 		return rfs_open_now(req, ino, fi);
-	rfs_gate_enter(fs);
-	open_gated(req, ino, fi);
-	rfs_gate_leave(fs);
+	trunc_mediate(req, &open_op, in, 0, &a);
 }
 
 /* ---- truncate: create with O_TRUNC over an existing file ---- */
@@ -308,6 +185,65 @@ int rfs_create_open(int dfd, const char *name, int flags, mode_t mode,
 	return -EAGAIN;
 }
 
+struct create_args {
+	struct rfs_inode *dir;
+	const char *name; /* for check() only: never parked */
+	struct fuse_file_info fi;
+	int fd; /* the file, opened without O_TRUNC; -1 once given on */
+	int flags;
+	struct fuse_entry_param e; /* the entry to answer with */
+	bool looked_up; /* e holds a lookup reference */
+};
+
+/*
+ * The kernel never looked the file up (it took the name for absent), so
+ * its stored pins may not be loaded: the lookup loads them, and without
+ * it the pins cannot be known.  The lookup is also the entry a create
+ * answers with.
+ */
+static int create_check(struct rfs *fs, struct rfs_med *m)
+{
+	struct create_args *a = m->args;
+	struct rfs_inode *in;
+	struct stat st;
+	int err;
+
+	m->path_fd = a->fd;
+	m->len = UINT64_MAX;
+	if (fstat(a->fd, &st) < 0) {
+		m->reason = "couldn't read the file's size";
+		return -errno;
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	err = rfs_do_lookup(fs, a->dir, a->name, &a->e);
+	/* O_TRUNC leaves FIFOs, devices and directories as they are. */
+	if (!S_ISREG(st.st_mode)) {
+		if (err) {
+			fuse_reply_err(m->req, -err);
+			return RFS_MED_DONE;
+		}
+		rfs_create_reply(m->req, &a->e, &a->fi, a->fd, a->flags);
+		a->fd = -1;
+		return RFS_MED_DONE;
+	}
+	if (err) {
+		m->reason = "couldn't look the file up to load its pins";
+		return err;
+	}
+	a->looked_up = true;
+	in = (struct rfs_inode *)(uintptr_t)a->e.ino;
+	if (in->dev != st.st_dev || in->ino != st.st_ino) {
+		/* Replaced behind the mount's back since it was opened. */
+		m->reason = "the name changed while it was opened";
+		return -EAGAIN;
+	}
+	if (st.st_size == 0)
+		return RFS_MED_PLAIN;
+	m->len = (uint64_t)st.st_size;
+	return RFS_MED_GO;
+}
+
 struct reopen_args {
 	int fd, flags, nfd;
 };
@@ -325,190 +261,126 @@ static int reopen_call(void *arg)
 /*
  * The O_TRUNC of a create, done as the caller would have had it done by
  * open(2) (its permission to write, the set-id bits it may keep): the
- * same inode opened again, through /proc, with O_TRUNC.  Takes @fd.
+ * same inode opened again, through /proc, with O_TRUNC.  Gives on the
+ * descriptor and the lookup reference.
  */
-static void truncate_created(fuse_req_t req, struct fuse_entry_param *e,
-			     struct fuse_file_info *fi, int fd, int flags)
+static void create_perform(struct rfs_med *m)
 {
+	struct create_args *a = m->args;
 	struct reopen_args r = {
-		.fd = fd,
-		.flags = (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_TRUNC,
+		.fd = a->fd,
+		.flags =
+			(a->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_TRUNC,
 	};
-	int err = rfs_create_as_caller(req, S_IFREG, reopen_call, &r);
+	int err = rfs_create_as_caller(m->req, S_IFREG, reopen_call, &r);
 
-	close(fd);
-	if (err) {
-		rfs_forget_one(rfs_of(req),
-			       (struct rfs_inode *)(uintptr_t)e->ino, 1);
-		return (void)fuse_reply_err(req, -err);
-	}
-	rfs_create_reply(req, e, fi, r.nfd, flags);
+	if (err)
+		return (void)fuse_reply_err(m->req, -err);
+	a->looked_up = false;
+	rfs_create_reply(m->req, &a->e, &a->fi, r.nfd, a->flags);
 }
 
-static void finish_create(struct rfs_med *m, int err)
+static void create_release(struct rfs *fs, struct rfs_med *m)
 {
-	struct rfs *fs = rfs_of(m->req);
-	struct med_args *a = m->args;
+	struct create_args *a = m->args;
 
-	if (err) {
-		close(m->path_fd);
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->looked_up)
 		rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)a->e.ino, 1);
-		fuse_reply_err(m->req, -err);
-	} else {
-		truncate_created(m->req, &a->e, &a->fi, m->path_fd, a->flags);
-	}
-	rfs_med_args_free(fs, m);
 }
 
-static void create_existing_gated(fuse_req_t req, struct rfs_inode *dir,
-				  const char *name, struct fuse_file_info *fi,
-				  int fd, int flags)
+static int create_keep(struct rfs_med *m)
 {
-	struct rfs *fs = rfs_of(req);
-	struct rfs_med *m,
-		d = rfs_med_describe(req, POL_TRUNCATE, "truncate", NULL);
-	struct fuse_entry_param e;
-	struct rfs_inode *in;
-	struct med_args *a;
-	struct stat st;
-	int err;
+	struct create_args *a = m->args;
 
-	d.path_fd = fd;
-	d.len = UINT64_MAX;
-	if (fstat(fd, &st) < 0) {
-		rfs_mediate_fail(fs, &d, -errno,
-				 "couldn't read the file's size");
-		return (void)close(fd);
-	}
-	d.dev = st.st_dev;
-	d.ino = st.st_ino;
-	/* O_TRUNC leaves FIFOs, devices and directories as they are. */
-	if (!S_ISREG(st.st_mode)) {
-		err = rfs_do_lookup(fs, dir, name, &e);
-		if (err) {
-			close(fd);
-			return (void)fuse_reply_err(req, -err);
-		}
-		return rfs_create_reply(req, &e, fi, fd, flags);
-	}
-	/*
-	 * The kernel never looked the file up (it took the name for
-	 * absent), so its stored pins may not be loaded: the lookup loads
-	 * them, and without it the pins cannot be known.
-	 */
-	err = rfs_do_lookup(fs, dir, name, &e);
-	if (err) {
-		rfs_mediate_fail(fs, &d, err,
-				 "couldn't look the file up to load its pins");
-		return (void)close(fd);
-	}
-	in = (struct rfs_inode *)(uintptr_t)e.ino;
-	if (in->dev != st.st_dev || in->ino != st.st_ino) {
-		/* Replaced behind the mount's back since it was opened. */
-		rfs_mediate_fail(fs, &d, -EAGAIN,
-				 "the name changed while it was opened");
-		goto out_forget;
-	}
-	if (st.st_size == 0 || !rfs_med_pinned(fs, in, 0, (uint64_t)st.st_size))
-		return truncate_created(req, &e, fi, fd, flags);
-	m = rfs_med_new(req, POL_TRUNCATE, "truncate", finish_create);
-	if (!m) {
-		rfs_mediate_fail(fs, &d, -ENOMEM, "out of memory");
-		goto out_forget;
-	}
-	a = m->args;
-	a->e = e;
-	a->fi = *fi;
-	a->flags = flags;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->off = 0;
-	m->len = (uint64_t)st.st_size;
-	m->path_fd = fd;
-	return rfs_mediate(fs, m);
-
-out_forget:
-	rfs_forget_one(fs, in, 1);
-	close(fd);
+	a->name = NULL;
+	return 0;
 }
+
+static const struct rfs_med_op create_op = {
+	.cls = POL_TRUNCATE,
+	.name = "truncate",
+	.args_size = sizeof(struct create_args),
+	.always = true, /* the lookup is the entry to answer with */
+	.check = create_check,
+	.keep = create_keep,
+	.perform = create_perform,
+	.release = create_release,
+};
 
 void rfs_create_existing(fuse_req_t req, struct rfs_inode *dir,
 			 const char *name, struct fuse_file_info *fi, int fd,
 			 int flags)
 {
-	struct rfs *fs = rfs_of(req);
+	struct create_args a = {
+		.dir = dir,
+		.name = name,
+		.fi = *fi,
+		.fd = fd,
+		.flags = flags,
+	};
+	struct rfs_med m = rfs_med_init(req, &create_op, &a);
 
 	/* @fd is open already: the reopen with O_TRUNC waits for nobody. */
-	rfs_gate_enter(fs);
-	create_existing_gated(req, dir, name, fi, fd, flags);
-	rfs_gate_leave(fs);
+	rfs_mediate(rfs_of(req), &m);
 }
 
 /* ---- punch: fallocate ---- */
 
-static void finish_fallocate(struct rfs_med *m, int err)
-{
-	struct rfs *fs = rfs_of(m->req);
-	struct med_args *a = m->args;
+struct falloc_args {
+	fuse_ino_t ino;
+	int mode;
+	off_t off, len;
+	struct fuse_file_info fi;
+};
 
-	if (err)
-		fuse_reply_err(m->req, -err);
-	else
-		rfs_fallocate_now(m->req, a->ino, a->mode, a->off, a->len,
-				  &a->fi);
-	rfs_med_args_free(fs, m);
+static void falloc_perform(struct rfs_med *m)
+{
+	struct falloc_args *a = m->args;
+
+	rfs_fallocate_now(m->req, a->ino, a->mode, a->off, a->len, &a->fi);
 }
+
+static const struct rfs_med_op falloc_op = {
+	.cls = POL_PUNCH,
+	.name = "punch",
+	.args_size = sizeof(struct falloc_args),
+	.perform = falloc_perform,
+};
 
 #define FALLOC_LAYOUT                                  \
 	(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | \
 	 FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
 
-static void fallocate_gated(fuse_req_t req, fuse_ino_t ino, int mode,
-			    off_t offset, off_t length,
-			    struct fuse_file_info *fi)
-{
-	struct rfs *fs = rfs_of(req);
-	struct rfs_inode *in = rfs_inode(req, ino);
-	const int layout = FALLOC_LAYOUT;
-	uint64_t len = (uint64_t)length;
-	struct rfs_med *m;
-	struct med_args *a;
-
-	/* Collapse and insert shift everything after the range too. */
-	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
-		len = UINT64_MAX - (uint64_t)offset;
-	if (!(mode & layout) || offset < 0 || length <= 0 ||
-	    !rfs_pins_any(fs) || !rfs_med_pinned(fs, in, (uint64_t)offset, len))
-		return rfs_fallocate_now(req, ino, mode, offset, length, fi);
-	m = rfs_med_new(req, POL_PUNCH, "punch", finish_fallocate);
-	if (!m)
-		return med_fail_oom(req, POL_PUNCH, "punch", in,
-				    (uint64_t)offset, len, fi);
-	a = m->args;
-	a->ino = ino;
-	a->mode = mode;
-	a->off = offset;
-	a->len = length;
-	a->fi = *fi;
-	m->dev = in->dev;
-	m->ino = in->ino;
-	m->off = (uint64_t)offset;
-	m->len = len;
-	m->path_fd = rfs_file_of(fi)->fd;
-	rfs_mediate(fs, m);
-}
-
 void rfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		   off_t length, struct fuse_file_info *fi)
 {
-	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *in = rfs_inode(req, ino);
+	struct falloc_args a = {
+		.ino = ino,
+		.mode = mode,
+		.off = offset,
+		.len = length,
+		.fi = *fi,
+	};
+	struct rfs_med m = rfs_med_init(req, &falloc_op, &a);
 
-	/* Allocating (mode 0, KEEP_SIZE, UNSHARE) moves no pinned block. */
-	if (!(mode & FALLOC_LAYOUT))
+	/*
+	 * Allocating (mode 0, KEEP_SIZE, UNSHARE) moves no pinned block;
+	 * a bad range fails with EINVAL and changes nothing.
+	 */
+	if (!(mode & FALLOC_LAYOUT) || offset < 0 || length <= 0)
 		return rfs_fallocate_now(req, ino, mode, offset, length, fi);
-	rfs_gate_enter(fs);
-	fallocate_gated(req, ino, mode, offset, length, fi);
-	rfs_gate_leave(fs);
+	m.dev = in->dev;
+	m.ino = in->ino;
+	m.off = (uint64_t)offset;
+	m.len = (uint64_t)length;
+	/* Collapse and insert shift everything after the range too. */
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
+		m.len = UINT64_MAX - (uint64_t)offset;
+	m.path_fd = rfs_file_of(fi)->fd;
+	rfs_mediate(rfs_of(req), &m);
 }
 
 /* ---- reflink: copy_file_range ---- */
@@ -545,94 +417,45 @@ static ssize_t copy_plain(int in, off_t off_in, int out, off_t off_out,
 	return (ssize_t)done;
 }
 
-static void finish_copy(struct rfs_med *m, int err)
+struct copy_args {
+	fuse_ino_t ino_in, ino_out;
+	off_t off_in, off_out;
+	struct fuse_file_info fi_in, fi_out;
+	size_t len;
+	int flags;
+};
+
+static void copy_perform(struct rfs_med *m)
 {
 	struct rfs *fs = rfs_of(m->req);
-	struct med_args *a = m->args;
+	struct copy_args *a = m->args;
+	struct rfs_cred c;
 	ssize_t n;
 
-	if (err) {
-		fuse_reply_err(m->req, -err);
-	} else if (m->copy) {
-		struct rfs_cred c;
-
-		/* The caller's space (creds.c), as rfs_copy_file_range_now. */
-		n = rfs_space_enter(fs, rfs_inode(m->req, a->ino2),
-				    fuse_req_ctx(m->req)->uid, &c);
-		if (n == 0) {
-			n = copy_plain(rfs_file_of(&a->fi)->fd, a->off,
-				       rfs_file_of(&a->fi2)->fd, a->off2,
-				       a->size);
-			rfs_cred_leave(&c);
-		}
-		if (n < 0)
-			fuse_reply_err(m->req, (int)-n);
-		else
-			fuse_reply_write(m->req, (size_t)n);
-	} else {
-		rfs_copy_file_range_now(m->req, a->ino, a->off, &a->fi, a->ino2,
-					a->off2, &a->fi2, a->size, a->flags);
+	if (!m->copy)
+		return rfs_copy_file_range_now(
+			m->req, a->ino_in, a->off_in, &a->fi_in, a->ino_out,
+			a->off_out, &a->fi_out, a->len, a->flags);
+	/* The caller's space (creds.c), as rfs_copy_file_range_now. */
+	n = rfs_space_enter(fs, rfs_inode(m->req, a->ino_out),
+			    fuse_req_ctx(m->req)->uid, &c);
+	if (n == 0) {
+		n = copy_plain(rfs_file_of(&a->fi_in)->fd, a->off_in,
+			       rfs_file_of(&a->fi_out)->fd, a->off_out, a->len);
+		rfs_cred_leave(&c);
 	}
-	rfs_med_args_free(fs, m);
+	if (n < 0)
+		fuse_reply_err(m->req, (int)-n);
+	else
+		fuse_reply_write(m->req, (size_t)n);
 }
 
-static void copy_gated(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
-		       struct fuse_file_info *fi_in, fuse_ino_t ino_out,
-		       off_t off_out, struct fuse_file_info *fi_out, size_t len,
-		       int flags)
-{
-	struct rfs *fs = rfs_of(req);
-	struct rfs_inode *src = rfs_inode(req, ino_in);
-	struct rfs_inode *dst = rfs_inode(req, ino_out);
-	struct rfs_med *m;
-	struct med_args *a;
-
-	if (!len || !rfs_pins_any(fs) ||
-	    (!rfs_med_pinned(fs, src, (uint64_t)off_in, len) &&
-	     !rfs_med_pinned(fs, dst, (uint64_t)off_out, len)))
-		return rfs_copy_file_range_now(req, ino_in, off_in, fi_in,
-					       ino_out, off_out, fi_out, len,
-					       flags);
-	m = rfs_med_new(req, POL_REFLINK, "reflink", finish_copy);
-	if (!m)
-		return med_fail_oom(req, POL_REFLINK, "reflink", dst,
-				    (uint64_t)off_out, len, fi_out);
-	a = m->args;
-	a->ino = ino_in;
-	a->ino2 = ino_out;
-	a->off = off_in;
-	a->off2 = off_out;
-	a->fi = *fi_in;
-	a->fi2 = *fi_out;
-	a->size = len;
-	a->flags = flags;
-	/*
-	 * The pinned end comes first, so that the audit names its path and
-	 * range; the destination when both are (its extents get replaced).
-	 */
-	m->has2 = true;
-	if (rfs_med_pinned(fs, dst, (uint64_t)off_out, len)) {
-		m->dev = dst->dev;
-		m->ino = dst->ino;
-		m->off = (uint64_t)off_out;
-		m->path_fd = rfs_file_of(fi_out)->fd;
-		m->dev2 = src->dev;
-		m->ino2 = src->ino;
-		m->off2 = (uint64_t)off_in;
-		m->path_fd2 = rfs_file_of(fi_in)->fd;
-	} else {
-		m->dev = src->dev;
-		m->ino = src->ino;
-		m->off = (uint64_t)off_in;
-		m->path_fd = rfs_file_of(fi_in)->fd;
-		m->dev2 = dst->dev;
-		m->ino2 = dst->ino;
-		m->off2 = (uint64_t)off_out;
-		m->path_fd2 = rfs_file_of(fi_out)->fd;
-	}
-	m->len = m->len2 = len;
-	rfs_mediate(fs, m);
-}
+static const struct rfs_med_op copy_op = {
+	.cls = POL_REFLINK,
+	.name = "reflink",
+	.args_size = sizeof(struct copy_args),
+	.perform = copy_perform,
+};
 
 /*
  * The kernel locks only the destination inode for a copy: a pin of the
@@ -644,10 +467,38 @@ void rfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			 off_t off_out, struct fuse_file_info *fi_out,
 			 size_t len, int flags)
 {
-	struct rfs *fs = rfs_of(req);
+	struct rfs_inode *src = rfs_inode(req, ino_in);
+	struct rfs_inode *dst = rfs_inode(req, ino_out);
+	struct copy_args a = {
+		.ino_in = ino_in,
+		.ino_out = ino_out,
+		.off_in = off_in,
+		.off_out = off_out,
+		.fi_in = *fi_in,
+		.fi_out = *fi_out,
+		.len = len,
+		.flags = flags,
+	};
+	struct rfs_med m = rfs_med_init(req, &copy_op, &a);
 
-	rfs_gate_enter(fs);
-	copy_gated(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len,
-		   flags);
-	rfs_gate_leave(fs);
+	if (!len)
+		return rfs_copy_file_range_now(req, ino_in, off_in, fi_in,
+					       ino_out, off_out, fi_out, len,
+					       flags);
+	/*
+	 * The destination first (its extents get replaced), so that the
+	 * audit names it when both ends are pinned; rfs_mediate() puts
+	 * the source first when only it is.
+	 */
+	m.has2 = true;
+	m.dev = dst->dev;
+	m.ino = dst->ino;
+	m.off = (uint64_t)off_out;
+	m.path_fd = rfs_file_of(fi_out)->fd;
+	m.dev2 = src->dev;
+	m.ino2 = src->ino;
+	m.off2 = (uint64_t)off_in;
+	m.path_fd2 = rfs_file_of(fi_in)->fd;
+	m.len = m.len2 = len;
+	rfs_mediate(rfs_of(req), &m);
 }

@@ -17,7 +17,7 @@
 
 #include "ops.h"
 #include "listing.h"
-#include "pins.h"
+#include "ctlxattr.h"
 
 static int stat_inode(struct rfs *fs, struct rfs_inode *in,
 		      struct fuse_file_info *fi, struct stat *st)

@@ -20,7 +20,7 @@
 
 #include "mountflags.h"
 #include "ops.h"
-#include "pins.h"
+#include "pinsvc.h"
 
 struct rfs_dir {
 	struct rfs_open node; /* first: the list gives back the directory */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "ops.h"
-#include "pins.h"
+#include "pinsvc.h"
 
 static void reply_entry_or_err(fuse_req_t req, int err,
 			       struct fuse_entry_param *e)

@@ -22,7 +22,7 @@
 
 #include "mountflags.h"
 #include "ops.h"
-#include "pins.h"
+#include "pinsvc.h"
 
 #define DIO_ALIGN 4096
 

@@ -45,6 +45,9 @@ struct opt_state {
 	struct rfs_opts o; /* first: opt_proc() is handed the whole state */
 	char *timeout, *fd_cache, *threads, *max_pins, *max_pins_per_file,
 		*max_pins_per_user;
+	/* Mediation (§3), as given: parsed into struct pol, then freed. */
+	char *policy, *class_action[POL_NCLASSES], *break_timeout;
+	int break_kill;
 };
 
 #define RFS_OPT(t, p, v)                              \
@@ -54,6 +57,11 @@ struct opt_state {
 #define RFS_NUM(t, p)                               \
 	{                                           \
 		t, offsetof(struct opt_state, p), 0 \
+	}
+/* Mediation options: parse-time only, like the numbers. */
+#define RFS_POL(t, p, v)                            \
+	{                                           \
+		t, offsetof(struct opt_state, p), v \
 	}
 
 static const struct fuse_opt rfs_opt_spec[] = {
@@ -65,13 +73,13 @@ static const struct fuse_opt rfs_opt_spec[] = {
 	RFS_NUM("fd_cache=%s", fd_cache),
 	RFS_NUM("threads=%s", threads),
 	RFS_OPT("audit_log=%s", audit_log, 0),
-	RFS_OPT("policy=%s", policy, 0),
-	RFS_OPT("truncate=%s", class_action[POL_TRUNCATE], 0),
-	RFS_OPT("punch=%s", class_action[POL_PUNCH], 0),
-	RFS_OPT("reflink=%s", class_action[POL_REFLINK], 0),
-	RFS_OPT("unlink=%s", class_action[POL_UNLINK], 0),
-	RFS_OPT("break_timeout=%s", break_timeout, 0),
-	RFS_OPT("break_kill", break_kill, 1),
+	RFS_POL("policy=%s", policy, 0),
+	RFS_POL("truncate=%s", class_action[POL_TRUNCATE], 0),
+	RFS_POL("punch=%s", class_action[POL_PUNCH], 0),
+	RFS_POL("reflink=%s", class_action[POL_REFLINK], 0),
+	RFS_POL("unlink=%s", class_action[POL_UNLINK], 0),
+	RFS_POL("break_timeout=%s", break_timeout, 0),
+	RFS_POL("break_kill", break_kill, 1),
 	RFS_NUM("max_pins=%s", max_pins),
 	RFS_NUM("max_pins_per_file=%s", max_pins_per_file),
 	RFS_NUM("max_pins_per_user=%s", max_pins_per_user),
@@ -223,49 +231,36 @@ bad:
 }
 
 /* Builds the policy from policy= and the per-class overrides. */
-static int resolve_policy(struct rfs_opts *o, struct pol *p)
+static int resolve_policy(const struct opt_state *st, struct pol *p)
 {
-	static const char *const names[POL_NCLASSES] = { "truncate", "punch",
-							 "reflink", "unlink" };
 	double t;
 	int c;
 
 	pol_default(p);
-	o->policy_default = POL_REFUSE;
-	if (o->policy) {
-		struct pol probe;
-
-		pol_default(&probe);
-		if (pol_set(&probe, POL_TRUNCATE, o->policy) < 0) {
-			fprintf(stderr,
-				"rdmafs: bad option 'policy=%s': use refuse, defer, break or audit\n",
-				o->policy);
-			return -EINVAL;
-		}
-		o->policy_default = probe.action[POL_TRUNCATE];
-		/* policy= sets every class; reflink keeps copy unless asked. */
-		for (c = 0; c < POL_NCLASSES; c++)
-			if (c != POL_REFLINK)
-				pol_set(p, c, o->policy);
+	if (st->policy && pol_set_base(p, st->policy) < 0) {
+		fprintf(stderr,
+			"rdmafs: bad option 'policy=%s': use refuse, defer, break or audit\n",
+			st->policy);
+		return -EINVAL;
 	}
 	for (c = 0; c < POL_NCLASSES; c++) {
-		if (!o->class_action[c])
+		if (!st->class_action[c])
 			continue;
-		if (pol_set(p, c, o->class_action[c]) < 0) {
+		if (pol_set(p, c, st->class_action[c]) < 0) {
 			fprintf(stderr,
 				"rdmafs: bad option '%s=%s': use refuse, defer, break, audit%s\n",
-				names[c], o->class_action[c],
+				pol_class_name(c), st->class_action[c],
 				c == POL_REFLINK ? " or copy" : "");
 			return -EINVAL;
 		}
 	}
-	if (o->break_timeout) {
-		if (opt_number("break_timeout", o->break_timeout, 0,
+	if (st->break_timeout) {
+		if (opt_number("break_timeout", st->break_timeout, 0,
 			       RFS_MAX_SECONDS, true, &t) < 0)
 			return -EINVAL;
 		p->break_timeout = (unsigned int)t;
 	}
-	p->break_kill = o->break_kill;
+	p->break_kill = st->break_kill;
 	return 0;
 }
 
@@ -325,7 +320,7 @@ static int parse_numbers(struct opt_state *st)
 int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol)
 {
 	struct opt_state st;
-	int err = -EINVAL;
+	int err = -EINVAL, c;
 
 	memset(&st, 0, sizeof(st));
 	st.o.cache = RFS_CACHE_AUTO;
@@ -366,7 +361,7 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol)
 		free(st.o.audit_log);
 		st.o.audit_log = abs;
 	}
-	if (resolve_policy(&st.o, pol) < 0)
+	if (resolve_policy(&st, pol) < 0)
 		goto out;
 	/* mount(8) names BACKING too; by hand "-o remount MNT" is enough. */
 	if (st.o.remount && st.o.backing && !st.o.mountpoint) {
@@ -386,6 +381,10 @@ out:
 	free(st.max_pins);
 	free(st.max_pins_per_file);
 	free(st.max_pins_per_user);
+	free(st.policy);
+	free(st.break_timeout);
+	for (c = 0; c < POL_NCLASSES; c++)
+		free(st.class_action[c]);
 	/* The caller frees *o's strings, on error too. */
 	*o = st.o;
 	return err;
@@ -393,14 +392,8 @@ out:
 
 void rfs_free_opts(struct rfs_opts *o)
 {
-	int c;
-
 	free(o->backing);
 	free(o->mountpoint);
 	free(o->cache_str);
 	free(o->audit_log);
-	free(o->policy);
-	free(o->break_timeout);
-	for (c = 0; c < POL_NCLASSES; c++)
-		free(o->class_action[c]);
 }

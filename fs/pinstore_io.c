@@ -14,7 +14,7 @@
 
 #include "ops.h"
 #include "core/pinindex.h"
-#include "pins.h"
+#include "pinsvc.h"
 #include "pinstore_io.h"
 #include "core/pinstore.h"
 #include "core/pintable.h"

@@ -40,10 +40,7 @@ struct rfs_opts {
 	unsigned int fd_cache; /* idle descriptors kept */
 	unsigned int max_threads;
 	char *audit_log; /* JSON Lines file, absolute; NULL: syslog only */
-	/* Mediation (§3), as given; parsed into struct rfs.pol. */
-	char *policy, *class_action[POL_NCLASSES], *break_timeout;
-	int break_kill;
-	int policy_default; /* enum pol_action of policy= */
+	/* Mediation (§3): parsed into struct rfs.pol, kept only there. */
 	unsigned int max_pins; /* in the whole mount */
 	unsigned int max_pins_per_file;
 	/* Pins one non-root uid may hold in the mount (root: max_pins). */
@@ -108,7 +105,8 @@ struct rfs {
 	struct fuse_session *se;
 	pthread_mutex_t open_lock;
 	struct rfs_open open_list; /* sentinel */
-	struct ptab *pins; /* pin table (pins.c) */
+	struct ptab *pins; /* pin table (pinsvc.c) */
+	const struct rfs_pin_hooks *pin_hooks; /* set by rfs_pins_start() */
 	struct pidx *pidx; /* index of pinned files (pinindex.c) */
 	struct audit *audit; /* the audit trail (DESIGN §5) */
 	struct pol pol; /* mediation policy */

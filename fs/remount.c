@@ -162,24 +162,9 @@ static const char *status_value(const char *st, const char *key, char *val,
 static bool wanted_value(const char *key, const struct rfs_opts *o,
 			 const struct pol *pol, char *val, size_t size)
 {
-	int c;
-
-	if (strcmp(key, "policy") == 0) {
-		snprintf(val, size, "%s", pol_action_name(o->policy_default));
+	if (pol_value(pol, key, val, size) == 0)
 		return true;
-	}
-	for (c = 0; c < POL_NCLASSES; c++) {
-		if (strcmp(key, pol_class_name(c)) == 0) {
-			snprintf(val, size, "%s",
-				 pol_action_name(pol->action[c]));
-			return true;
-		}
-	}
-	if (strcmp(key, "break_timeout") == 0)
-		snprintf(val, size, "%u", pol->break_timeout);
-	else if (strcmp(key, "break_kill") == 0)
-		snprintf(val, size, "%d", pol->break_kill);
-	else if (strcmp(key, "max_pins") == 0)
+	if (strcmp(key, "max_pins") == 0)
 		snprintf(val, size, "%u", o->max_pins);
 	else if (strcmp(key, "max_pins_per_file") == 0)
 		snprintf(val, size, "%u", o->max_pins_per_file);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Removing pins: user.rdmafs.unpin on a file or, by path, on the mount
- * root, and removexattr of user.rdmafs.pin (doc/pins.md).
+ * Removing pins (pinsvc.h, rfs_pins_remove()): what user.rdmafs.unpin on
+ * a file or, by path, on the mount root, and removexattr of
+ * user.rdmafs.pin do once ctlxattr.c has parsed them (doc/pins.md).
  *
  * Stored first, removed after (DESIGN §11: a store never drops a pin it
  * did not remove).  Under the file's lock in the pin table, the pins to
@@ -14,21 +15,13 @@
  * waits for the same unpin.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <linux/openat2.h>
-#include <unistd.h>
 
-#include "ops.h"
-#include "core/pinindex.h"
-#include "pins.h"
 #include "pinstore_io.h"
-#include "core/pathesc.h"
+#include "pinsvc.h"
+#include "core/pinindex.h"
 #include "core/pintable.h"
-#include "core/range.h"
 
 struct pick {
 	/* What to pick. */
@@ -94,13 +87,8 @@ static bool picked(const struct pin *p, void *arg)
 	return mine(p, arg);
 }
 
-/*
- * Removes pins of (@dev, @ino) per @value (a RANGE, or everything of the
- * caller); @fd is a descriptor of the file, to store what is left.
- */
-static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
-		       const char *value, size_t size, bool everything,
-		       const char *op)
+int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
+		    const struct rng *r, const char *op)
 {
 	struct rfs *fs = rfs_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -109,18 +97,12 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 	struct pset rest;
 	struct keep k = { .c = &c, .out = &rest };
 	struct ptab_file *f;
-	struct rng r = { .all = true };
 	char rel[PATH_MAX];
+	/* "all" as an unpin value means every pin of the caller. */
+	bool everything = !r || r->all;
 	int err = 0;
 	size_t i;
 
-	if (!everything) {
-		err = rng_parse(value, size, &r);
-		if (err)
-			return err;
-		/* "all" as an unpin value means every pin of the caller. */
-		everything = r.all;
-	}
 	c.everything = everything;
 	f = rfs_pins_lock(fs, dev, ino);
 	if (!f)
@@ -132,8 +114,8 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 		return -ENOMEM;
 	}
 	if (!everything) {
-		key.off = r.off;
-		key.len = r.len;
+		key.off = r->off;
+		key.len = r->len;
 		c.key = &key;
 		pset_overlaps(ptab_file_pins(f), key.off, key.len, pick_exact,
 			      &c);
@@ -181,88 +163,5 @@ static int unpin_inode(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 					       &c.pins[i]);
 	}
 	free(c.pins);
-	return err;
-}
-
-int rfs_unpin_file(fuse_req_t req, struct rfs_inode *in, const char *value,
-		   size_t size, bool everything)
-{
-	struct rfs *fs = rfs_of(req);
-	const char *op = everything && !value ? "removexattr" : "setxattr";
-	int fd, err;
-
-	if (in->type != S_IFREG)
-		return -EINVAL;
-	fd = rfs_ifd_get(fs, in);
-	if (fd < 0)
-		return fd;
-	err = unpin_inode(req, in->dev, in->ino, fd, value, size, everything,
-			  op);
-	rfs_ifd_put(fs, in);
-	return err;
-}
-
-/* True when @fd is the hidden store, or inside it. */
-static int in_hidden_store(struct rfs *fs, int fd)
-{
-	size_t n = strlen(PIDX_DIR);
-	char rel[PATH_MAX];
-	int err = rfs_rel_path(fs, fd, rel, sizeof(rel));
-
-	if (err)
-		return err;
-	return strncmp(rel, PIDX_DIR, n) == 0 &&
-	       (rel[n] == '\0' || rel[n] == '/');
-}
-
-/*
- * While an operation on a file is parked, the kernel holds that file's
- * inode lock, so an unpin through the file itself would wait for the
- * very operation it should release; through the root it does not.
- *
- * The path is resolved with the caller's rights (a directory it cannot
- * search answers EACCES, whether or not the file exists), and what it
- * resolves to is checked, not its spelling: the hidden store is not
- * there for anyone ("./.rdmafs/index" and "a/../.rdmafs" included).
- */
-int rfs_unpin_path(fuse_req_t req, const char *value, size_t size)
-{
-	struct rfs *fs = rfs_of(req);
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	char *path, rs[RNG_FMT_MAX];
-	struct rfs_cred cred;
-	struct stat st;
-	struct rng r;
-	int fd, err;
-
-	err = pesc_parse_path_range(value, size, &path, &r);
-	if (err)
-		return err;
-	err = rfs_cred_enter(req, &cred, true);
-	if (err) {
-		free(path);
-		return err;
-	}
-	fd = (int)syscall(SYS_openat2, fs->root_fd, path, &how, sizeof(how));
-	err = fd < 0 ? -errno : 0;
-	rfs_cred_leave(&cred);
-	free(path);
-	if (err)
-		return err;
-	err = in_hidden_store(fs, fd);
-	if (err > 0)
-		err = -ENOENT; /* as the mount shows it: not there */
-	if (!err)
-		err = fstat(fd, &st) < 0    ? -errno
-		      : S_ISREG(st.st_mode) ? 0
-					    : -EINVAL;
-	rng_format(&r, rs, sizeof(rs));
-	if (!err)
-		err = unpin_inode(req, st.st_dev, st.st_ino, fd, rs, strlen(rs),
-				  false, "setxattr");
-	close(fd);
 	return err;
 }

@@ -3,154 +3,21 @@
 #
 # rdmafsctl against a real mount: `pins` and `status`, as a table and as
 # JSON, for paths that need escaping, `all` pins, another user's pins,
-# errors on things that are not an rdmafs root, and a listing of more
-# than 64 KiB that the daemon must split into pages, which rdmafsctl must
-# show whole, each pin exactly once.
+# errors and exit statuses on things that are not an rdmafs mount, and a
+# listing of more than 64 KiB that the daemon must split into pages,
+# which rdmafsctl (through librdmafs) must show whole, each pin exactly
+# once.  pin/unpin are in test-mount-ctl-pin.sh, events in
+# test-mount-ctl-events.sh.
 #
 # Needs root and /dev/fuse (exit 77 otherwise).  RDMAFS_BIN and RDMAFSCTL
 # name the binaries under test (or pass RDMAFSCTL as the first argument).
 
 set -uo pipefail
 
-BIN=${RDMAFS_BIN:-rdmafs}
-CTL=${1:-${RDMAFSCTL:-rdmafsctl}}
 NMANY=${NMANY:-1500}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "skip: needs root"
-	exit 77
-fi
-if ! [ -c /dev/fuse ] || ! { exec 3<>/dev/fuse; } 2>/dev/null; then
-	echo "skip: /dev/fuse is not usable"
-	exit 77
-fi
-exec 3>&-
-for tool in fusermount3 findmnt timeout getfattr setfattr; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "skip: $tool is missing"
-		exit 77
-	fi
-done
-have_python=false
-if command -v python3 >/dev/null && python3 -c 'import json' 2>/dev/null; then
-	have_python=true
-else
-	echo "note: no python3: JSON output is checked by eye only"
-fi
-
-# One rdmafs per backing filesystem (/run/rdmafs/MAJ:MIN.lock): in a
-# mount namespace with a /run/rdmafs of its own, so that daemons that
-# other runs keep over /tmp don't refuse ours.
-if [ -z "${RDMAFS_TEST_NS:-}" ] && command -v unshare >/dev/null; then
-	RDMAFS_TEST_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
-if [ -n "${RDMAFS_TEST_NS:-}" ]; then
-	[ -d /run/rdmafs ] || mkdir -m 0700 /run/rdmafs
-	mount -t tmpfs -o mode=0700 rdmafs-run /run/rdmafs
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/rdmafs-ctl.XXXXXX") || exit 1
-# others must reach the mount for the second user's pins
-chmod 755 "$T"
-B=$T/b
-M=$T/m
-failures=0
-
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-	while findmnt -n -M "$M" >/dev/null 2>&1; do
-		fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M" || break
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-# shellcheck source=tests/mount-test-lib.sh
-. "$(dirname "$0")/mount-test-lib.sh"
-
-# Waits up to 5 s for $M to become (or, with "gone", stop being) a mount.
-wait_mount() {
-	local _
-	for _ in $(seq 100); do
-		if [ "${1:-}" = gone ]; then
-			is_rdmafs_mount "$M" || return 0
-		else
-			is_rdmafs_mount "$M" && return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
-do_mount() {
-	if ! timeout 20 "$BIN" -o allow_other "$B" "$M" 2>"$T/err" ||
-		! wait_mount; then
-		echo "FAIL: couldn't mount: $(cat "$T/err")"
-		exit 1
-	fi
-}
-
-do_umount() {
-	fusermount3 -u "$M" && wait_mount gone
-}
-
-# ctl NAME ARGS...: runs rdmafsctl into $T/out and $T/err; fails the
-# check unless it exits 0 with nothing on stderr.
-ctl() {
-	local name=$1 rc
-	shift
-	timeout 60 "$CTL" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -ne 0 ] || [ -s "$T/err" ]; then
-		fail "$name: rdmafsctl $*: exit $rc: $(head -c 300 "$T/err")"
-		return 1
-	fi
-	return 0
-}
-
-# ctl_error NAME PATTERN ARGS...: rdmafsctl must exit 1 with one line on
-# stderr matching PATTERN and print nothing on stdout.
-ctl_error() {
-	local name=$1 pattern=$2 rc
-	shift 2
-	timeout 60 "$CTL" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -ne 1 ]; then
-		fail "$name: exit status $rc, not 1"
-	elif [ "$(wc -l <"$T/err")" -ne 1 ]; then
-		fail "$name: stderr is not one line: $(cat "$T/err")"
-	elif ! grep -Eq -- "$pattern" "$T/err"; then
-		fail "$name: stderr '$(cat "$T/err")' does not match '$pattern'"
-	elif [ -s "$T/out" ]; then
-		fail "$name: printed on stdout: $(head -c 200 "$T/out")"
-	else
-		pass "$name: $(cat "$T/err")"
-	fi
-}
-
-pin() {
-	local err
-	if ! err=$(setfattr -n user.rdmafs.pin -v "$2" "$1" 2>&1); then
-		fail "pin $2 on $1: $err"
-		return 1
-	fi
-}
-
-# json_check NAME PYTHON: runs PYTHON with `d` bound to the JSON in
-# $T/out; it raises (assert) to fail.
-json_check() {
-	local name=$1 out
-	$have_python || return 0
-	if out=$(python3 -c "
-import json, re, sys
-d = json.load(open(sys.argv[1], encoding='utf-8', errors='surrogateescape'))
-$2
-" "$T/out" 2>&1); then
-		pass "$name"
-	else
-		fail "$name: $(tail -n 3 <<<"$out")"
-	fi
-}
+# shellcheck source=tests/ctl-test-lib.sh
+. "$(dirname "$0")/ctl-test-lib.sh"
 
 mkdir "$B" "$M"
 do_mount
@@ -174,23 +41,26 @@ if ctl "--version" --version && grep -Eq '^rdmafsctl [0-9]+\.[0-9]+' "$T/out"; t
 else
 	fail "--version: $(cat "$T/out")"
 fi
-if ctl "pins --help" pins --help && grep -q "MOUNTPOINT" "$T/out"; then
+if ctl "pins --help" pins --help && grep -q "MOUNT" "$T/out"; then
 	pass "pins --help"
 else
 	fail "pins --help: $(cat "$T/out")"
 fi
 timeout 10 "$CTL" >"$T/out" 2>"$T/err"
 rc=$?
-if [ "$rc" -ne 1 ]; then
-	fail "no command: exit status $rc, not 1"
+if [ "$rc" -ne 2 ]; then
+	fail "no command: exit status $rc, not 2"
 elif ! grep -q '^Usage' "$T/err" || [ -s "$T/out" ]; then
 	fail "no command: no usage on stderr: $(cat "$T/err")"
 else
-	pass "no command: usage on stderr, exit 1"
+	pass "no command: usage on stderr, exit 2"
 fi
-ctl_error "unknown command" "unknown command 'frob'" frob "$M"
-ctl_error "no mountpoint" "need exactly one MOUNTPOINT" pins
-ctl_error "bad option" "unknown option '--frob'" pins --frob "$M"
+ctl_error "unknown command" 2 "unknown command 'frob'" frob "$M"
+ctl_error "no mount" 2 "^rdmafsctl pins: need exactly one MOUNT " pins
+ctl_error "two mounts" 2 "need exactly one MOUNT" status "$M" "$M"
+ctl_error "bad option" 2 "unknown option '--frob'" pins --frob "$M"
+ctl_error "another command's option" 2 "unknown option '--follow'" \
+	pins --follow "$M"
 
 # ---- an empty mount ----
 if ctl "empty pins" pins "$M" && [ "$(cat "$T/out")" = "no pins" ]; then
@@ -217,13 +87,13 @@ assert isinstance(d['version'], str), d
 assert all(isinstance(v, int) for k, v in d.items() if k.startswith('max_')), d"
 
 # ---- not an rdmafs root ----
-ctl_error "pins of a plain directory" \
-	"^rdmafsctl: Couldn't read pins of $T: is it an rdmafs mount\?$" \
+ctl_error "pins of a plain directory" 3 \
+	"^rdmafsctl: Couldn't read pins of $T: not on an rdmafs mount" \
 	pins "$T"
-ctl_error "status of a plain directory" \
-	"^rdmafsctl: Couldn't read the status of $T: is it an rdmafs mount\?$" \
+ctl_error "status of a plain directory" 3 \
+	"^rdmafsctl: Couldn't read the status of $T: not on an rdmafs mount" \
 	status "$T"
-ctl_error "pins of a missing path" "Couldn't read pins of .*No such file" \
+ctl_error "pins of a missing path" 1 "Couldn't read pins of .*No such file" \
 	pins "$T/nonexistent"
 
 # ---- pins that need escaping, all, another owner ----
@@ -344,12 +214,17 @@ else
 	fail "status table: $(cat "$T/out")"
 fi
 
-# not the root: no listing there
-ctl_error "pins of a directory inside the mount" \
-	"^rdmafsctl: Couldn't read pins of $M/dir: " pins "$M/dir"
+# MOUNT may be any path in the mount: librdmafs finds its root
+ctl "pins --json of the root" pins --json "$M" && cp "$T/out" "$T/root.json"
+if ctl "pins of a directory inside the mount" pins --json "$M/dir" &&
+	cmp -s "$T/out" "$T/root.json"; then
+	pass "pins of $M/dir: the mount's listing"
+else
+	fail "pins of $M/dir: $(head -c 300 "$T/out")"
+fi
 
 # an unpin shows at once
-if setfattr -n user.rdmafs.unpin -v 0+1M "$M/plain" &&
+if ctl "unpin" unpin "$M/plain" 0+1M &&
 	ctl "pins after unpin" pins "$M" &&
 	! grep -Eq '^plain +0\+1048576 ' "$T/out" &&
 	grep -Eq '^plain +1048576\+4096 ' "$T/out"; then

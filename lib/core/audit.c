@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/audit.h"
+#include "core/jsonesc.h"
 #include "core/range.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -108,46 +109,6 @@ static int finish(struct out *o)
 }
 
 /*
- * The length of the valid UTF-8 sequence at @s (at most @n bytes), or 0
- * when it is not one: a stray continuation byte, an overlong form, a
- * surrogate, a code point past U+10FFFF, or a sequence cut short.
- */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0) {
-		need = 1;
-	} else if (c < 0xf0) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c < 0xf5) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n <= need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	}
-	return need + 1;
-}
-
-/*
  * How many of the @n bytes at @s to show within @max; backs off to the
  * start of a UTF-8 sequence rather than split one into stray bytes.
  */
@@ -164,57 +125,14 @@ static size_t shown(struct out *o, const char *s, size_t n, size_t max)
 	return (u[k] & 0xc0) == 0x80 ? max : k;
 }
 
+static void put_out(void *ctx, const char *s, size_t n)
+{
+	put(ctx, s, n);
+}
+
 static void json_str(struct out *o, const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, run, k;
-
-	putc_(o, '"');
-	while (i < n) {
-		for (run = i; run < n && u[run] >= 0x20 && u[run] < 0x7f &&
-			      u[run] != '"' && u[run] != '\\';
-		     run++)
-			;
-		put(o, s + i, run - i);
-		i = run;
-		if (i == n)
-			break;
-		switch (u[i]) {
-		case '"':
-			puts_(o, "\\\"");
-			break;
-		case '\\':
-			puts_(o, "\\\\");
-			break;
-		case '\n':
-			puts_(o, "\\n");
-			break;
-		case '\r':
-			puts_(o, "\\r");
-			break;
-		case '\t':
-			puts_(o, "\\t");
-			break;
-		case '\b':
-			puts_(o, "\\b");
-			break;
-		case '\f':
-			puts_(o, "\\f");
-			break;
-		default:
-			k = u[i] >= 0x80 ? utf8_seq(u + i, n - i) : 0;
-			if (k) {
-				put(o, s + i, k);
-				i += k;
-				continue;
-			}
-			/* DEL too: valid JSON raw, but not on a terminal. */
-			putf(o, "\\u%04x", u[i]);
-			break;
-		}
-		i++;
-	}
-	putc_(o, '"');
+	jesc_string(s, n, put_out, o);
 }
 
 /* @s cut to @max bytes, or null when @s is NULL or unreadable. */
@@ -242,7 +160,7 @@ static void text_str(struct out *o, const char *s, size_t n, bool keep_spaces)
 			putc_(o, s[i++]);
 			continue;
 		}
-		k = u[i] >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+		k = u[i] >= 0x80 ? jesc_utf8_len(u + i, n - i) : 0;
 		if (k && !(u[i] == 0xc2 && u[i + 1] < 0xa0)) {
 			put(o, s + i, k);
 			i += k;

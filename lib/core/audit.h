@@ -55,11 +55,13 @@
  *   AUDIT_LINE_MAX (or /proc's text was longer than struct ident holds),
  *   a last member "truncated": true.
  *
- *   Strings are the raw bytes, JSON-escaped: `"`, `\` and control bytes
+ *   Strings are the raw bytes, JSON-escaped by core/jsonesc.h (the one
+ *   escape, also rdmafsctl's): `"`, `\` and control bytes
  *   as \", \\, \n, \t, ... or \u00XX, and every byte that is not part of
- *   valid UTF-8 as \u00XX -- i.e. read as Latin-1, so such a byte cannot
- *   be told from the same character spelt in UTF-8, but the line is
- *   always valid UTF-8 and valid JSON.
+ *   valid UTF-8 as \u00XX -- i.e. read as Latin-1 by a generic parser,
+ *   while the text keeps it apart from the same character spelt in UTF-8
+ *   (never escaped), so jesc_restore_bytes() recovers the exact bytes
+ *   (rdmafsctl events does); the line is always valid UTF-8 and JSON.
  *
  *   Each line is written with one write() on an O_APPEND descriptor, so
  *   lines from concurrent threads, or from several daemons sharing the

@@ -4,6 +4,7 @@
  * and rdmafsctl can never disagree on what a line names.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,21 +94,59 @@ out_inval:
 	return -EINVAL;
 }
 
-int pesc_parse_path_range(const char *value, size_t size, char **path,
-			  struct rng *r)
+/* "ino=N": N decimal, 1 to UINT64_MAX, no sign, no leading zero. */
+static int parse_ino(const char *s, size_t n, uint64_t *ino)
 {
-	const char *sp;
+	uint64_t v = 0;
+	size_t i;
+
+	if (n < 5 || memcmp(s, "ino=", 4) != 0 || s[4] < '1' || s[4] > '9')
+		return -EINVAL;
+	for (i = 4; i < n; i++) {
+		unsigned int d = (unsigned int)(s[i] - '0');
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	*ino = v;
+	return 0;
+}
+
+int pesc_parse_path_range(const char *value, size_t size, char **path,
+			  struct rng *r, uint64_t *ino)
+{
+	const char *sp, *sp2, *end;
 	size_t n = size;
+	uint64_t v = 0;
 	int err;
 
 	/* What echo and strlen() + 1 add; the range parser allows them too. */
 	while (n && (value[n - 1] == '\n' || value[n - 1] == '\0'))
 		n--;
-	sp = n ? memrchr(value, ' ', n) : NULL;
+	end = value + n;
+	/* An escaped path holds no raw blank: the first one ends it. */
+	sp = n ? memchr(value, ' ', n) : NULL;
 	if (!sp || sp == value)
 		return -EINVAL;
-	err = rng_parse(sp + 1, n - (size_t)(sp + 1 - value), r);
+	sp2 = memchr(sp + 1, ' ', (size_t)(end - sp - 1));
+	if (sp2) {
+		if (!ino)
+			return -EINVAL;
+		/* A repeated or fourth token has a blank of its own. */
+		if (memchr(sp2 + 1, ' ', (size_t)(end - sp2 - 1)))
+			return -EINVAL;
+		err = parse_ino(sp2 + 1, (size_t)(end - sp2 - 1), &v);
+		if (err)
+			return err;
+	} else {
+		sp2 = end;
+	}
+	err = rng_parse(sp + 1, (size_t)(sp2 - sp - 1), r);
 	if (err)
 		return err;
-	return pesc_unescape(value, (size_t)(sp - value), path, NULL);
+	err = pesc_unescape(value, (size_t)(sp - value), path, NULL);
+	if (!err && ino)
+		*ino = v;
+	return err;
 }

@@ -14,6 +14,7 @@
 #define RDMAFS_PATHESC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/range.h"
 
@@ -36,12 +37,18 @@ int pesc_escape(const char *in, char *out, size_t size);
 int pesc_unescape(const char *s, size_t n, char **out, size_t *out_len);
 
 /*
- * Parses the value of user.rdmafs.unpin set on the mount root, "PATH
- * RANGE" with PATH escaped as in a listing line (a trailing newline or
- * NULs are allowed, as for ranges).  Returns 0 with the unescaped path in
- * *@path (malloc'd) and the range in *@r, or -EINVAL, or -ENOMEM.
+ * Parses the value of user.rdmafs.unpin set on the mount root: "PATH
+ * RANGE" or "PATH RANGE ino=INO", single blanks between, PATH escaped as
+ * in a listing line, INO the decimal st_ino of the file the caller
+ * means (as stat(2) through the mount shows it: the backing inode's
+ * number), so that the daemon can refuse (ESTALE) when PATH now names
+ * another file.  A trailing newline or NULs are allowed, as for ranges.
+ * Returns 0 with the unescaped path in *@path (malloc'd), the range in
+ * *@r and INO in *@ino (0 when not given; pass @ino NULL to refuse the
+ * token), or -EINVAL (a malformed PATH, RANGE or INO, ino=0, a leading
+ * zero, more than 64 bits, an unknown or repeated token), or -ENOMEM.
  */
 int pesc_parse_path_range(const char *value, size_t size, char **path,
-			  struct rng *r);
+			  struct rng *r, uint64_t *ino);
 
 #endif

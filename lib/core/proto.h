@@ -2,8 +2,10 @@
 /*
  * The wire formats between the daemon and its clients (librdmafs,
  * rdmafsctl), defined once: the names of the control xattrs, their
- * limits, and (proto_parse.h) the listing and status as they are read
- * back.  doc/pins.md describes them for people.
+ * limits, the listing as the daemon writes it (proto_format.h) and as it
+ * is read back (proto_parse.h), the path escape (pathesc.h) and the
+ * notice record of the session channel (proto_notice.h).  doc/pins.md
+ * describes them for people.
  */
 #ifndef RDMAFS_PROTO_H
 #define RDMAFS_PROTO_H
@@ -22,6 +24,9 @@
 #define PROTO_HIDDEN_PREFIX "trusted.rdmafs."
 /* The stored pins of a file (pinstore.h holds the record format). */
 #define PROTO_STORE PROTO_HIDDEN_PREFIX "pins"
+
+/* Ranges in one user.rdmafs.pin value; more is EINVAL (nothing pinned). */
+#define PROTO_PIN_RANGES_MAX 64
 
 /* The most an xattr value can hold (XATTR_SIZE_MAX). */
 #define PROTO_VALUE_MAX (64 * 1024)

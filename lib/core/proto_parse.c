@@ -244,11 +244,48 @@ static int parse_field(const char *tok, size_t n, struct proto_pin *pin,
 	return 0;
 }
 
+/*
+ * What follows the path of a listing line, and all of a line of a file's
+ * own pins: `RANGE owner=UID holder=PID|- since=TIME`, from @pos on.
+ */
+static int parse_range_fields(const char *s, size_t n, size_t pos,
+			      struct proto_pin *pin, const char **why)
+{
+	unsigned int seen = 0;
+	const char *tok;
+	size_t tok_len;
+
+	if (!next_token(s, n, &pos, &tok, &tok_len)) {
+		*why = "no range";
+		return -EINVAL;
+	}
+	if (parse_range(tok, tok_len, pin)) {
+		*why = "bad range (expected OFFSET+LENGTH in decimal, or all)";
+		return -EINVAL;
+	}
+	while (next_token(s, n, &pos, &tok, &tok_len)) {
+		if (parse_field(tok, tok_len, pin, &seen, why))
+			return -EINVAL;
+	}
+	if (!(seen & FIELD_OWNER)) {
+		*why = "no owner=";
+		return -EINVAL;
+	}
+	if (!(seen & FIELD_HOLDER)) {
+		*why = "no holder=";
+		return -EINVAL;
+	}
+	if (!(seen & FIELD_SINCE)) {
+		*why = "no since=";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int proto_parse_pin_line(const char *s, size_t n, struct proto_pin *out,
 			 const char **why)
 {
 	struct proto_pin pin = { 0 };
-	unsigned int seen = 0;
 	const char *tok;
 	size_t pos = 0, tok_len;
 	int ret;
@@ -264,36 +301,12 @@ int proto_parse_pin_line(const char *s, size_t n, struct proto_pin *out,
 		*why = "bad escape in the path";
 		return ret;
 	}
-	if (!next_token(s, n, &pos, &tok, &tok_len)) {
-		*why = "no range after the path";
-		goto out_inval;
-	}
-	if (parse_range(tok, tok_len, &pin)) {
-		*why = "bad range (expected OFFSET+LENGTH in decimal, or all)";
-		goto out_inval;
-	}
-	while (next_token(s, n, &pos, &tok, &tok_len)) {
-		if (parse_field(tok, tok_len, &pin, &seen, why))
-			goto out_inval;
-	}
-	if (!(seen & FIELD_OWNER)) {
-		*why = "no owner=";
-		goto out_inval;
-	}
-	if (!(seen & FIELD_HOLDER)) {
-		*why = "no holder=";
-		goto out_inval;
-	}
-	if (!(seen & FIELD_SINCE)) {
-		*why = "no since=";
-		goto out_inval;
+	if (parse_range_fields(s, n, pos, &pin, why)) {
+		free(pin.path);
+		return -EINVAL;
 	}
 	*out = pin;
 	return 0;
-
-out_inval:
-	free(pin.path);
-	return -EINVAL;
 }
 
 static int pins_push(struct proto_pins *pins, const struct proto_pin *pin)
@@ -392,6 +405,117 @@ int proto_parse_page(const char *s, size_t n, const char *name,
 			return ret;
 		}
 	}
+	return 0;
+}
+
+int proto_parse_file_pins(const char *s, size_t n, struct proto_pins *pins,
+			  struct proto_err *err)
+{
+	size_t pos = 0, lineno = 0;
+	int ret;
+
+	err->msg[0] = '\0';
+	while (n && s[n - 1] == '\0')
+		n--;
+	while (pos < n) {
+		const char *line = s + pos, *nl, *why;
+		struct proto_pin pin = { 0 };
+		size_t len;
+
+		nl = memchr(line, '\n', n - pos);
+		len = nl ? (size_t)(nl - line) : n - pos;
+		pos += len + (nl ? 1 : 0);
+		lineno++;
+		if (is_blank_line(line, len))
+			continue;
+		ret = memchr(line, '\0', len) ? -EINVAL : 0;
+		why = "NUL in the value";
+		if (!ret)
+			ret = parse_range_fields(line, len, 0, &pin, &why);
+		if (ret) {
+			set_err(err, "line %zu: %s: '%.*s'", lineno, why,
+				(int)(len > 80 ? 80 : len), line);
+			proto_pins_free(pins);
+			return ret;
+		}
+		ret = pins_push(pins, &pin);
+		if (ret) {
+			proto_pins_free(pins);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* @n decimal digits at @s into *@v; false unless all are digits. */
+static bool digits(const char *s, size_t n, unsigned int *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned int)(s[i] - '0');
+	}
+	return true;
+}
+
+int proto_parse_since(const char *s, int64_t *sec)
+{
+	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30,
+					       31, 31, 30, 31, 30, 31 };
+	unsigned int y, mo, d, h, mi, se, oh, om;
+	size_t n = strlen(s), i = 19;
+	int64_t off = 0;
+
+	/* YYYY-MM-DDTHH:MM:SS, the fixed part of RFC 3339 */
+	if (n < 20 || !digits(s, 4, &y) || s[4] != '-' ||
+	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &se))
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || se > 60)
+		return -EINVAL;
+	/* fractions of a second are dropped: the API counts seconds */
+	if (s[i] == '.') {
+		size_t f = ++i;
+
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f)
+			return -EINVAL;
+	}
+	if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0') {
+		off = 0;
+	} else if ((s[i] == '+' || s[i] == '-') && n - i == 6 &&
+		   digits(s + i + 1, 2, &oh) && s[i + 3] == ':' &&
+		   digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59) {
+		off = (int64_t)(oh * 3600 + om * 60);
+		if (s[i] == '-')
+			off = -off;
+	} else {
+		return -EINVAL;
+	}
+	/* a leap second (:60) counts as the next second, as POSIX time does */
+	*sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+	       off;
 	return 0;
 }
 

@@ -121,6 +121,22 @@ int proto_parse_page(const char *s, size_t n, const char *name,
 int proto_read_pins(proto_getxattr_fn *get, void *ctx, struct proto_pins *pins,
 		    struct proto_err *err);
 
+/*
+ * Parses the value of user.rdmafs.pin got from a file: one pin a line,
+ * `OFFSET+LENGTH owner=UID holder=PID|- since=TIME` (a listing line
+ * without the path; path is NULL in each pin).  Appends to the empty
+ * @pins.  Returns 0, -EINVAL (reason in @err, @pins empty) or -ENOMEM.
+ */
+int proto_parse_file_pins(const char *s, size_t n, struct proto_pins *pins,
+			  struct proto_err *err);
+
+/*
+ * The seconds since the Epoch of @s, an RFC 3339 time as the daemon
+ * writes `since` (`2026-11-25T09:40:00Z`; fractions, which are dropped,
+ * and a `+HH:MM` offset are allowed).  Returns 0 or -EINVAL.
+ */
+int proto_parse_since(const char *s, int64_t *sec);
+
 /* Frees every pin's path and the array; leaves @pins empty and reusable. */
 void proto_pins_free(struct proto_pins *pins);
 

@@ -61,7 +61,7 @@ static void unpin_value(const char *s, size_t size)
 	size_t plen;
 	int err, e, f;
 
-	err = pesc_parse_path_range(s, size, &path, &r);
+	err = pesc_parse_path_range(s, size, &path, &r, NULL);
 	FZ_CHECK(err == 0 || err == -EINVAL || err == -ENOMEM);
 	if (err)
 		return;
@@ -80,8 +80,8 @@ static void unpin_value(const char *s, size_t size)
 	line[e] = ' ';
 	memcpy(line + e + 1, fmt, (size_t)f);
 	line[e + 1 + f] = '\n';
-	FZ_CHECK(pesc_parse_path_range(line, (size_t)(e + f + 2), &path2,
-				       &r2) == 0);
+	FZ_CHECK(pesc_parse_path_range(line, (size_t)(e + f + 2), &path2, &r2,
+				       NULL) == 0);
 	FZ_CHECK(strcmp(path, path2) == 0);
 	FZ_CHECK(r.all == r2.all && r.off == r2.off && r.len == r2.len);
 	free(path2);

@@ -1,35 +1,67 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Pins in the daemon: the control xattrs of DESIGN §4 (doc/pins.md),
- * their persistence in the backing inode and the mount-wide index.
+ * The pin service: the daemon's pins of DESIGN §4 and their life.  It
+ * starts and stops the pin table and the index of pinned files, adds
+ * pins (pin_add.c), removes them (unpin.c), revokes them for a break,
+ * stores and loads them (pinstore_io.c), and follows their files through
+ * renames and unlinks.  It knows nothing of FUSE names or xattr values
+ * (ctlxattr.c parses those) and nothing of mediation: what it needs of
+ * the mediator (the layout gate, a wake-up when pins go) comes through
+ * struct rfs_pin_hooks, which main.c fills, so that mediate.c may use
+ * the pin service without the pin service using mediate.c.
  */
-#ifndef RDMAFS_PINS_H
-#define RDMAFS_PINS_H
+#ifndef RDMAFS_PINSVC_H
+#define RDMAFS_PINSVC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "rdmafs.h"
+#include "core/pinset.h"
+#include "core/range.h"
 
 struct ptab_file;
+struct audit_pin;
 
-/* After daemonising (the pin table has threads of its own). */
-int rfs_pins_start(struct rfs *fs);
+struct rfs_pin_hooks {
+	/* Pins went or a listing is out of date: parked requests may go on. */
+	void (*changed)(struct rfs *fs);
+	/*
+	 * The layout gate (mediate.h), exclusive: held by a pin from the
+	 * check of its block map until it is in the table.
+	 */
+	void (*gate_lock)(struct rfs *fs);
+	void (*gate_unlock)(struct rfs *fs);
+};
+
+/*
+ * Starts the pin table (it runs a thread: call it in the daemonised
+ * process) and opens the index, then loads every stored pin the index
+ * names; @hooks stays in use until rfs_pins_stop().  Returns 0 or
+ * -errno (the pin table could not start: nothing may be mounted without
+ * it).  A missing index is not fatal (logged).
+ */
+int rfs_pins_start(struct rfs *fs, const struct rfs_pin_hooks *hooks);
 void rfs_pins_stop(struct rfs *fs);
 
 /*
- * The xattr handlers call these first; they return true when the name is
- * one of rdmafs's own and the request has been answered.
+ * Pins @n ranges of @in for the caller of @req (DESIGN §4, "Making a
+ * pin" in doc/pins.md), all or none: block map stabilised, pins in the
+ * table, the file in the index, its set stored.  Returns 0 or -errno.
  */
-bool rfs_ctl_setxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
-		      const char *value, size_t size);
-bool rfs_ctl_getxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
-		      size_t size);
-bool rfs_ctl_removexattr(fuse_req_t req, struct rfs_inode *in,
-			 const char *name);
-/* Drops rdmafs's hidden names from a listxattr result; returns the length. */
-size_t rfs_ctl_filter_list(char *list, size_t len);
+int rfs_pins_add(fuse_req_t req, struct rfs_inode *in, const struct rng *r,
+		 size_t n);
+/*
+ * Removes the caller's pin of exactly @r (root: anyone's) from (@dev,
+ * @ino), or with @r NULL or `all` every pin of the caller (root: every
+ * pin); @fd is a descriptor of the file (O_PATH will do), @op the
+ * operation for the audit trail.  Stored before removed: returns 0, or
+ * -errno with every pin still in place (-ENODATA: no such pin; -EPERM:
+ * another user's).
+ */
+int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
+		    const struct rng *r, const char *op);
 
 /*
  * A regular file was met for the first time: loads its stored pins, all
@@ -58,7 +90,8 @@ struct ptab_file *rfs_pins_lock(struct rfs *fs, uint64_t dev, uint64_t ino);
 bool rfs_pins_any(struct rfs *fs);
 /*
  * Pins, or the path of a pinned file, may have changed: listings made
- * before are out of date.
+ * before are out of date, and the hooks' changed() runs.  Call it
+ * without a file's lock in the pin table held.
  */
 void rfs_pins_changed(struct rfs *fs);
 /* @name in directory @dfd was renamed there: keep the index's path. */
@@ -66,21 +99,10 @@ void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name);
 /* The inode lost its last name: its pins go with it. */
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino);
 
-struct pin;
 /* Records a pin change (DESIGN §5): syslog, and the JSON file if set. */
 void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
 		    const char *path, const struct pin *p);
-/*
- * unpin.c: removes the caller's pins of @in per @value (a RANGE), or with
- * @everything all of them (@value NULL: removexattr); by path through
- * the mount root (@value "PATH RANGE").  Stored before removed: returns
- * 0, or -errno with every pin still in place.
- */
-int rfs_unpin_file(fuse_req_t req, struct rfs_inode *in, const char *value,
-		   size_t size, bool everything);
-int rfs_unpin_path(fuse_req_t req, const char *value, size_t size);
 
-struct audit_pin;
 /*
  * The pins of (@dev, @ino) overlapping [off, off + len): copies up to @max
  * of them to @out and returns how many there are.

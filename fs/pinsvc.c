@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The pin service's own state and the changes that come from outside a
+ * pin or unpin: start and stop, a break's revocation, an inode gone or
+ * renamed, and the audit record of a pin change; see pinsvc.h.  Adding
+ * pins is in pin_add.c, removing them in unpin.c, storing and loading in
+ * pinstore_io.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ops.h"
+#include "pinstore_io.h"
+#include "pinsvc.h"
+#include "core/audit.h"
+#include "core/identity.h"
+#include "core/pinindex.h"
+#include "core/pintable.h"
+
+bool rfs_hidden_name(struct rfs *fs, struct rfs_inode *dir, const char *name)
+{
+	return dir == &fs->root && strcmp(name, PIDX_DIR) == 0;
+}
+
+int rfs_pins_start(struct rfs *fs, const struct rfs_pin_hooks *hooks)
+{
+	struct ptab_limits lim = {
+		.pins_per_file = fs->o.max_pins_per_file,
+		.pins = fs->o.max_pins,
+		.pins_per_user = fs->o.max_pins_per_user,
+	};
+
+	fs->pin_hooks = hooks;
+	fs->pins = ptab_new(&lim);
+	if (!fs->pins)
+		return -errno;
+	fs->pidx = calloc(1, sizeof(*fs->pidx));
+	if (!fs->pidx)
+		return -ENOMEM;
+	if (pidx_open(fs->pidx, fs->root_fd) < 0)
+		syslog(LOG_WARNING,
+		       "no pin index in %s (%m): the mount-wide listing shows only files used since mount",
+		       fs->o.backing);
+	rfs_pins_preload(fs);
+	return 0;
+}
+
+void rfs_pins_stop(struct rfs *fs)
+{
+	if (fs->pins)
+		ptab_free(fs->pins);
+	fs->pins = NULL;
+	if (fs->pidx) {
+		pidx_close(fs->pidx);
+		free(fs->pidx);
+	}
+	fs->pidx = NULL;
+	fs->pin_hooks = NULL;
+}
+
+bool rfs_pins_any(struct rfs *fs)
+{
+	struct ptab_stats st;
+
+	if (!fs->pins)
+		return false;
+	ptab_get_stats(fs->pins, &st);
+	return st.pins > 0;
+}
+
+void rfs_pins_changed(struct rfs *fs)
+{
+	__atomic_add_fetch(&fs->pin_gen, 1, __ATOMIC_RELEASE);
+	if (fs->pin_hooks && fs->pin_hooks->changed)
+		fs->pin_hooks->changed(fs);
+}
+
+int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
+{
+	char link[64], full[PATH_MAX];
+	ssize_t n;
+	size_t rl;
+
+	rfs_fd_path(link, sizeof(link), fd);
+	n = readlink(link, full, sizeof(full) - 1);
+	if (n < 0)
+		return -errno;
+	full[n] = '\0';
+	if (n > 10 && strcmp(full + n - 10, " (deleted)") == 0)
+		return -ENOENT;
+	rl = fs->backing_real ? strlen(fs->backing_real) : 0;
+	if (rl == 1) /* backing is "/" */
+		rl = 0;
+	if (rl && (strncmp(full, fs->backing_real, rl) != 0 ||
+		   (full[rl] != '/' && full[rl] != '\0')))
+		return -EXDEV;
+	snprintf(buf, size, "%s", full[rl] == '/' ? full + rl + 1 : full + rl);
+	return 0;
+}
+
+void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
+		    const char *path, const struct pin *p)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct rfs *fs = rfs_of(req);
+	struct audit_pin ap = {
+		.off = p->off,
+		.len = p->len,
+		.all = p->all,
+		.owner = p->owner,
+		.holder = p->holder,
+	};
+	struct audit_event ev = {
+		.event = event,
+		.op = op,
+		.path = path,
+		.range = p->all ? AUDIT_RANGE_ALL : AUDIT_RANGE_SPAN,
+		.offset = p->off,
+		.length = p->len,
+		.waited_ms = -1,
+		.pins = &ap,
+		.npins = 1,
+	};
+	struct ident *id = malloc(sizeof(*id));
+
+	/* Read at request time: the process may be gone a moment later. */
+	if (id && ident_read(ctx->pid, ctx->uid, ctx->gid, id) >= -ESRCH)
+		ev.process = id;
+	audit_log(fs->audit, &ev);
+	free(id);
+}
+
+struct ptab_file *rfs_pins_lock(struct rfs *fs, uint64_t dev, uint64_t ino)
+{
+	struct ptab_file *f;
+
+	ptab_read_lock();
+	f = ptab_find(fs->pins, dev, ino);
+	if (f && ptab_file_lock(f) < 0)
+		f = NULL;
+	ptab_read_unlock();
+	return f;
+}
+
+void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name)
+{
+	char dir[PATH_MAX], hint[PATH_MAX];
+	struct stat st;
+
+	if (!fs->pidx || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) ||
+	    !ptab_has_overlap(fs->pins, st.st_dev, st.st_ino, 0, UINT64_MAX))
+		return;
+	if (rfs_rel_path(fs, dfd, dir, sizeof(dir)) < 0)
+		return;
+	if (snprintf(hint, sizeof(hint), "%s%s%s", dir, *dir ? "/" : "",
+		     name) >= (int)sizeof(hint))
+		return;
+	pidx_add(fs->pidx, st.st_dev, st.st_ino, NULL, hint);
+}
+
+struct collect_ctx {
+	struct audit_pin *out;
+	size_t max, n;
+	uint64_t off, len;
+};
+
+static void to_audit(const struct pin *p, struct audit_pin *a)
+{
+	a->off = p->off;
+	a->len = p->len;
+	a->all = p->all;
+	a->owner = p->owner;
+	a->holder = p->holder;
+}
+
+static int collect_one(const struct pin *p, void *arg)
+{
+	struct collect_ctx *c = arg;
+
+	if (c->n < c->max)
+		to_audit(p, &c->out[c->n]);
+	c->n++;
+	return 0;
+}
+
+size_t rfs_pins_overlapping(struct rfs *fs, dev_t dev, ino_t ino, uint64_t off,
+			    uint64_t len, struct audit_pin *out, size_t max)
+{
+	struct collect_ctx c = { .out = out, .max = max };
+	struct ptab_file *f;
+
+	f = rfs_pins_lock(fs, dev, ino);
+	if (!f)
+		return 0;
+	pset_overlaps(ptab_file_pins(f), off, len, collect_one, &c);
+	ptab_file_unlock(fs->pins, f);
+	return c.n;
+}
+
+static bool overlapping_pred(const struct pin *p, void *arg)
+{
+	struct collect_ctx *c = arg;
+
+	if (!rng_overlaps(p->off, p->all ? UINT64_MAX - p->off : p->len, c->off,
+			  c->len) &&
+	    !(p->all && c->len))
+		return false;
+	collect_one(p, c);
+	return true;
+}
+
+size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
+		       uint64_t off, uint64_t len, struct audit_pin *out,
+		       size_t max)
+{
+	struct collect_ctx c = {
+		.out = out, .max = max, .off = off, .len = len
+	};
+	struct ptab_file *f;
+	int err = 0;
+
+	f = rfs_pins_lock(fs, dev, ino);
+	if (!f)
+		return 0;
+	ptab_pin_remove_if(fs->pins, f, overlapping_pred, &c);
+	if (c.n && fd >= 0) {
+		err = rfs_pins_store(fd, ptab_file_pins(f));
+		if (err)
+			syslog(LOG_ERR,
+			       "couldn't store the pins left on inode %llu after a break: %s",
+			       (unsigned long long)ino, strerror(-err));
+	}
+	/* Still stored: the index keeps the file, to list and reload it. */
+	if (!err && fd >= 0 && pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
+		pidx_del(fs->pidx, dev, ino);
+	ptab_file_unlock(fs->pins, f);
+	if (c.n)
+		rfs_pins_changed(fs);
+	return c.n;
+}
+
+static bool every_pin(const struct pin *p, void *arg)
+{
+	return true;
+}
+
+void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino)
+{
+	struct ptab_file *f;
+
+	if (!fs->pins)
+		return;
+	f = ptab_get_or_create(fs->pins, dev, ino);
+	if (!f)
+		return;
+	ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
+	ptab_file_unlock(fs->pins, f);
+	rfs_pins_changed(fs);
+	if (fs->pidx)
+		pidx_del(fs->pidx, dev, ino);
+}
