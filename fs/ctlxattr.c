@@ -104,13 +104,14 @@ static int ctl_unpin_file(fuse_req_t req, struct rfs_inode *in,
 			  const char *value, size_t size)
 {
 	struct rfs *fs = rfs_of(req);
+	bool whole = false;
 	struct rng r;
 	int fd, err;
 
 	if (in->type != S_IFREG)
 		return -EINVAL;
 	if (value) {
-		err = rng_parse(value, size, &r);
+		err = pesc_parse_unpin_range(value, size, &r, &whole);
 		if (err)
 			return err;
 	}
@@ -118,7 +119,7 @@ static int ctl_unpin_file(fuse_req_t req, struct rfs_inode *in,
 	if (fd < 0)
 		return fd;
 	err = rfs_pins_remove(req, in->dev, in->ino, fd, value ? &r : NULL,
-			      value ? "setxattr" : "removexattr");
+			      whole, value ? "setxattr" : "removexattr");
 	rfs_ifd_put(fs, in);
 	return err;
 }
@@ -161,10 +162,11 @@ static int ctl_unpin_path(fuse_req_t req, const char *value, size_t size)
 	struct stat st;
 	struct rng r;
 	uint64_t ino;
+	bool whole;
 	char *path;
 	int fd, err;
 
-	err = pesc_parse_path_range(value, size, &path, &r, &ino);
+	err = pesc_parse_unpin(value, size, &path, &r, &ino, &whole);
 	if (err)
 		return err;
 	err = rfs_cred_enter(req, &cred, true);
@@ -189,7 +191,7 @@ static int ctl_unpin_path(fuse_req_t req, const char *value, size_t size)
 	if (!err && !S_ISREG(st.st_mode))
 		err = -EINVAL;
 	if (!err)
-		err = rfs_pins_remove(req, st.st_dev, st.st_ino, fd, &r,
+		err = rfs_pins_remove(req, st.st_dev, st.st_ino, fd, &r, whole,
 				      "setxattr");
 	close(fd);
 	return err;

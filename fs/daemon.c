@@ -2,7 +2,11 @@
 /* Daemonising that reports start-up; see daemon.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -11,7 +15,36 @@
 static int report_fd = -1;
 static bool reported;
 
-int rfs_daemon_fork(bool foreground)
+/*
+ * The child died before it said how start-up went (killed, or crashed):
+ * nobody serves the mount it leaves, whose every access would fail with
+ * ENOTCONN until someone unmounted it by hand.  The parent still holds
+ * the FUSE descriptor, so it can unmount it as the child would have;
+ * then says what happened, since the child could not.
+ */
+static void child_died(pid_t pid, struct fuse_session *se)
+{
+	int status;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (se)
+		fuse_session_unmount(se);
+	if (w == pid && WIFSIGNALED(status))
+		fprintf(stderr,
+			"rdmafs: the daemon was killed by signal %d (%s) during start-up\n",
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (w == pid && WIFEXITED(status))
+		fprintf(stderr,
+			"rdmafs: the daemon exited with status %d during start-up\n",
+			WEXITSTATUS(status));
+	else
+		fprintf(stderr, "rdmafs: the daemon died during start-up\n");
+}
+
+int rfs_daemon_fork(bool foreground, struct fuse_session *se)
 {
 	int p[2];
 	unsigned char status;
@@ -37,6 +70,8 @@ int rfs_daemon_fork(bool foreground)
 		do
 			n = read(p[0], &status, 1);
 		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			child_died(pid, se);
 		_exit(n == 1 ? status : 1);
 	}
 	close(p[0]);

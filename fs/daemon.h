@@ -15,13 +15,17 @@
 
 #include <stdbool.h>
 
+struct fuse_session;
+
 /*
  * Without @foreground: forks; the parent waits and exits with the status
- * rfs_daemon_ready() gives (1 if the child dies first), and the child,
- * in a session of its own, returns 0.  With @foreground, no fork.  Both
- * change to "/".  Returns 0, or -errno when nothing could be forked.
+ * rfs_daemon_ready() gives, and the child, in a session of its own,
+ * returns 0.  If the child dies first, the parent unmounts @se's mount
+ * (nobody would serve it), says so on stderr and exits 1.  With
+ * @foreground, no fork.  Both change to "/".  Returns 0, or -errno when
+ * nothing could be forked.
  */
-int rfs_daemon_fork(bool foreground);
+int rfs_daemon_fork(bool foreground, struct fuse_session *se);
 /*
  * Start-up is over with exit status @status (0: serving).  The waiting
  * parent exits with it; on 0, stdin, stdout and stderr go to /dev/null

@@ -440,7 +440,7 @@ int main(int argc, char *argv[])
 	 * start (threads: only in the child), and the child's errors go to
 	 * /dev/null.  The parent waits for rfs_daemon_ready() instead.
 	 */
-	err = rfs_daemon_fork(fs.o.foreground);
+	err = rfs_daemon_fork(fs.o.foreground, se);
 	if (err < 0) {
 		fprintf(stderr, "rdmafs: couldn't daemonise: %s\n",
 			strerror(-err));

@@ -395,6 +395,11 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 			return fail(fs, m, -ENOMEM, "out of memory");
 		rfs_med_record(fs, m, "defer", 0, -1, NULL, 0);
 		/*
+		 * Here the holders of m->snap's session pins are to be told
+		 * (DESIGN §6, the session channel of the next issue): from
+		 * this same snapshot, before the request is parked.
+		 */
+		/*
 		 * @h owns it all now; parked, it takes a new snapshot for
 		 * each attempt.
 		 */

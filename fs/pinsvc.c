@@ -82,6 +82,17 @@ void rfs_pins_changed(struct rfs *fs)
 		fs->pin_hooks->changed(fs);
 }
 
+/* True when @rel, relative to the backing root, leads to the inode of @fd. */
+static bool names_fd(struct rfs *fs, const char *rel, int fd)
+{
+	struct stat a, b;
+
+	return *rel && fs->root_fd >= 0 &&
+	       fstatat(fs->root_fd, rel, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
 {
 	char link[64], full[PATH_MAX];
@@ -93,8 +104,6 @@ int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
 	if (n < 0)
 		return -errno;
 	full[n] = '\0';
-	if (n > 10 && strcmp(full + n - 10, " (deleted)") == 0)
-		return -ENOENT;
 	rl = fs->backing_real ? strlen(fs->backing_real) : 0;
 	if (rl == 1) /* backing is "/" */
 		rl = 0;
@@ -102,6 +111,14 @@ int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
 		   (full[rl] != '/' && full[rl] != '\0')))
 		return -EXDEV;
 	snprintf(buf, size, "%s", full[rl] == '/' ? full + rl + 1 : full + rl);
+	/*
+	 * d_path() marks a name that is gone with " (deleted)", but a
+	 * file may also be called that: the name is its own when it
+	 * still leads to this very inode.
+	 */
+	if (n > 10 && strcmp(full + n - 10, " (deleted)") == 0 &&
+	    !names_fd(fs, buf, fd))
+		return -ENOENT;
 	return 0;
 }
 

@@ -55,13 +55,14 @@ int rfs_pins_add(fuse_req_t req, struct rfs_inode *in, const struct rng *r,
 /*
  * Removes the caller's pin of exactly @r (root: anyone's) from (@dev,
  * @ino), or with @r NULL or `all` every pin of the caller (root: every
- * pin); @fd is a descriptor of the file (O_PATH will do), @op the
+ * pin), unless @whole: then @r is `all` and means exactly the whole-file
+ * pin (PESC_WHOLE); @fd is a descriptor of the file (O_PATH will do), @op the
  * operation for the audit trail.  Stored before removed: returns 0, or
  * -errno with every pin still in place (-ENODATA: no such pin; -EPERM:
  * another user's).
  */
 int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
-		    const struct rng *r, const char *op);
+		    const struct rng *r, bool whole, const char *op);
 
 /*
  * A regular file was met for the first time: loads its stored pins, all

@@ -48,8 +48,8 @@ static int pick_exact(const struct pin *p, void *arg)
 	struct pick *c = arg;
 	const struct pin *k = c->key;
 
-	if (p->all != k->all || p->off != k->off || p->len != k->len ||
-	    p->holder != 0)
+	if (p->all != k->all || p->holder != 0 ||
+	    (!k->all && (p->off != k->off || p->len != k->len)))
 		return 0;
 	if (!c->any_owner && p->owner != c->uid) {
 		c->other = true;
@@ -88,7 +88,7 @@ static bool picked(const struct pin *p, void *arg)
 }
 
 int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
-		    const struct rng *r, const char *op)
+		    const struct rng *r, bool whole, const char *op)
 {
 	struct rfs *fs = rfs_of(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -99,7 +99,7 @@ int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 	struct ptab_file *f;
 	char rel[PATH_MAX];
 	/* "all" as an unpin value means every pin of the caller. */
-	bool everything = !r || r->all;
+	bool everything = !r || (r->all && !whole);
 	int err = 0;
 	size_t i;
 
@@ -117,12 +117,15 @@ int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
 		key.off = r->off;
 		key.len = r->len;
 		c.key = &key;
-		pset_overlaps(ptab_file_pins(f), key.off, key.len, pick_exact,
-			      &c);
+		key.all = r->all;
+		/* an all pin is stored at 0, and len 0 would match nothing */
+		pset_overlaps(ptab_file_pins(f), key.off,
+			      key.all ? UINT64_MAX : key.len, pick_exact, &c);
 		/* Root's own pin of that range first, else anyone's. */
 		if (!c.found && c.root) {
 			c.any_owner = true;
-			pset_overlaps(ptab_file_pins(f), key.off, key.len,
+			pset_overlaps(ptab_file_pins(f), key.off,
+				      key.all ? UINT64_MAX : key.len,
 				      pick_exact, &c);
 		}
 		/* Someone else's: say why not, and leave it alone. */

@@ -54,8 +54,15 @@ B=$T/b
 M=$T/m
 failures=0
 
+# background rdmafsctl processes of the test, ended on exit
+bg_pids=()
+
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
+	local pid
+	for pid in "${bg_pids[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
 	while findmnt -n -M "$M" >/dev/null 2>&1; do
 		fusermount3 -u -z "$M" 2>/dev/null || umount -l "$M" || break
 	done

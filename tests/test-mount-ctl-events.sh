@@ -151,6 +151,7 @@ ctl_error "--new without --follow" 2 "^rdmafsctl events: --new needs --follow" \
 set -m
 "$CTL" events --follow --json "$LOG" >"$T/f.out" 2>"$T/f.err" &
 fpid=$!
+bg_pids+=("$fpid")
 set +m
 if wait_for "$T/f.out" '"time"' "$nlines"; then
 	pass "--follow: the $nlines events there already"
@@ -197,6 +198,7 @@ fi
 # --new, as a table: only what comes later; a malformed line sets exit 4
 "$CTL" events --follow --new "$LOG" >"$T/n.out" 2>"$T/n.err" &
 npid=$!
+bg_pids+=("$npid")
 wait_for "$T/n.out" '^TIME ' || fail "--new: no header: $(cat "$T/n.err")"
 echo 'garbage' >>"$LOG"
 sed -n 1p "$LOG" | sed 's/"event":"[a-z]*"/"event":"fresh"/' >>"$LOG"

@@ -139,7 +139,7 @@ deferred() {
 # One trial: pins p, parks a truncate of it, unpins; prints the
 # milliseconds from unpin's exit to the truncate's return.
 parked_trial() {
-	local p=$M/parked before t_unpin i
+	local p=$M/parked before t_unpin _
 	truncate -s 2M "$p" && "$CTL" pin "$p" 0+1M || return 1
 	before=$(deferred)
 	rm -f "$T/done"
@@ -149,7 +149,7 @@ parked_trial() {
 		mv "$T/done.tmp" "$T/done"
 	) &
 	# parked: the daemon counted a deferral, and the truncate still waits
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		[ "$(deferred)" -gt "$before" ] && break
 		sleep 0.05
 	done
@@ -161,7 +161,7 @@ parked_trial() {
 	fi
 	timeout 5 "$CTL" unpin "$p" 0+1M || return 1
 	t_unpin=$EPOCHREALTIME
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		[ -e "$T/done" ] && break
 		sleep 0.05
 	done

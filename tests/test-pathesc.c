@@ -209,6 +209,52 @@ START_TEST(test_unpin_value_malformed)
 }
 END_TEST
 
+/*
+ * PESC_WHOLE: exactly the whole-file pin, where `all` is every pin of
+ * the caller; only the calls that take it accept it.
+ */
+START_TEST(test_unpin_whole)
+{
+	struct rng r;
+	uint64_t ino;
+	bool whole = true;
+	char *path = NULL;
+
+	ck_assert_int_eq(pesc_parse_unpin("d/f whole ino=5", 15, &path, &r,
+					  &ino, &whole),
+			 0);
+	ck_assert_str_eq(path, "d/f");
+	ck_assert(r.all && whole && ino == 5);
+	free(path);
+	ck_assert_int_eq(
+		pesc_parse_unpin("d/f all", 7, &path, &r, &ino, &whole), 0);
+	ck_assert(r.all && !whole);
+	free(path);
+	path = NULL;
+	ck_assert_int_eq(
+		pesc_parse_unpin("d/f wholes", 10, &path, &r, &ino, &whole),
+		-EINVAL);
+	ck_assert_ptr_null(path);
+	/* not a range: the plain parser refuses it */
+	ck_assert_int_eq(pesc_parse_path_range("d/f whole", 9, &path, &r, &ino),
+			 -EINVAL);
+	ck_assert_ptr_null(path);
+
+	ck_assert_int_eq(pesc_parse_unpin_range("whole\n", 6, &r, &whole), 0);
+	ck_assert(r.all && whole);
+	ck_assert_int_eq(pesc_parse_unpin_range("whole", 6, &r, &whole), 0);
+	ck_assert(r.all && whole);
+	ck_assert_int_eq(pesc_parse_unpin_range("all", 3, &r, &whole), 0);
+	ck_assert(r.all && !whole);
+	ck_assert_int_eq(pesc_parse_unpin_range("4K+4K", 5, &r, &whole), 0);
+	ck_assert(!r.all && !whole && r.off == 4096 && r.len == 4096);
+	ck_assert_int_eq(pesc_parse_unpin_range("whol", 4, &r, &whole),
+			 -EINVAL);
+	ck_assert_int_eq(pesc_parse_unpin_range("whole 0+1", 9, &r, &whole),
+			 -EINVAL);
+}
+END_TEST
+
 static Suite *pathesc_suite(void)
 {
 	Suite *s = suite_create("pathesc");
@@ -220,6 +266,7 @@ static Suite *pathesc_suite(void)
 	tcase_add_test(tc, test_round_trip_every_byte);
 	tcase_add_test(tc, test_unpin_value);
 	tcase_add_test(tc, test_unpin_value_malformed);
+	tcase_add_test(tc, test_unpin_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }

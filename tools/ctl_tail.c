@@ -242,7 +242,7 @@ static bool signalled(struct tail *t)
 	return poll(&p, 1, 0) > 0;
 }
 
-/* Waits for a change or a signal: 0, TAIL_END on a signal, or -errno. */
+/* Waits for a change or a signal: 0, 1 on a signal, or -errno. */
 static int wait_more(struct tail *t)
 {
 	struct pollfd p[2] = { { .fd = t->sig_fd, .events = POLLIN },
@@ -256,7 +256,7 @@ static int wait_more(struct tail *t)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	if (p[0].revents)
-		return TAIL_END;
+		return 1;
 	if (t->ino_fd >= 0 && p[1].revents) {
 		/* the events only wake us; what changed is read from stat */
 		while (read(t->ino_fd, ev, sizeof(ev)) > 0)
@@ -326,6 +326,6 @@ int tail_next(struct tail *t, char **line, size_t *len, unsigned long *lineno)
 		}
 		ret = wait_more(t);
 		if (ret)
-			return ret;
+			return ret > 0 ? TAIL_END : ret;
 	}
 }

@@ -4,6 +4,7 @@
  * Errors).  An application reports "a pinned range is in the way", not
  * "Text file busy".  Static strings only: no buffer, so no locking.
  */
+#include <limits.h>
 #include <string.h>
 
 #include "client.h"
@@ -35,6 +36,9 @@ RDMAFS_EXPORT const char *rdmafs_strerror(int err)
 	const char *s;
 	size_t i;
 
+	/* -INT_MIN does not fit an int: no errno is that large anyway */
+	if (err == INT_MIN)
+		return "unknown error";
 	if (err < 0)
 		err = -err;
 	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {

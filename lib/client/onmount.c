@@ -32,8 +32,17 @@ int rcl_mnt_id(int fd)
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -EBADF : -errno;
+	if (!f) {
+		/*
+		 * ENOENT: no such descriptor, or no /proc at all (a chroot,
+		 * a container without it).  Without /proc nothing can tell
+		 * where @fd is, so it is not known to be rdmafs (-ENOTSUP),
+		 * and not a bad descriptor either.
+		 */
+		if (errno != ENOENT)
+			return -errno;
+		return fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTSUP;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "mnt_id: %d", &id) == 1)
 			break;

@@ -124,8 +124,9 @@ static bool sticky_not_mine(int root)
 /*
  * Through the file itself, when the mount root is out of reach: a bind
  * mount of a directory inside rdmafs, a path outside this namespace's
- * view, or a root directory the caller may not set attributes on (the
- * kernel wants write permission on it for user.* names).  This one
+ * view or longer than PATH_MAX, or a root directory the caller may not
+ * set attributes on (the kernel wants write permission on it for user.*
+ * names).  This one
  * waits behind a layout change parked on the file.
  */
 static int file_unpin(int fd, const char *range)
@@ -154,7 +155,15 @@ RDMAFS_EXPORT int rdmafs_unpin(int fd, const struct rdmafs_range *range,
 		if (ret)
 			return ret;
 	}
-	rng_format(&r, rs, sizeof(rs));
+	/*
+	 * `all` as an unpin value means every pin of the caller: the pin of
+	 * the whole file alone is PESC_WHOLE (a daemon without it answers
+	 * EINVAL, and nothing is unpinned).
+	 */
+	if (range && r.all)
+		snprintf(rs, sizeof(rs), "%s", PESC_WHOLE);
+	else
+		rng_format(&r, rs, sizeof(rs));
 	ret = rcl_where(fd, &w);
 	if (ret)
 		return ret;
@@ -167,17 +176,20 @@ RDMAFS_EXPORT int rdmafs_unpin(int fd, const struct rdmafs_range *range,
 		goto out_where;
 	}
 	root = rcl_open_root(&w, O_PATH);
-	if (root == -ENOTSUP) {
-		/* a bind mount of a directory inside rdmafs: no root here */
+	if (root < 0) {
+		/*
+		 * No root to go through: a bind mount of a directory inside
+		 * rdmafs (-ENOTSUP), a mount point that another mount hides
+		 * now (-ESTALE: says nothing of the file, which @fd still
+		 * names), or one the caller cannot reach.  The descriptor
+		 * names the file beyond doubt, so the unpin goes through it.
+		 */
 		ret = file_unpin(fd, rs);
 		goto out_where;
 	}
-	if (root < 0) {
-		ret = root;
-		goto out_where;
-	}
 	ret = rel_path(fd, &st, w.mountpoint, &rel);
-	if (ret == -EXDEV) {
+	/* a path over PATH_MAX has no name to send: the file has one */
+	if (ret == -EXDEV || ret == -ENAMETOOLONG) {
 		ret = file_unpin(fd, rs);
 		goto out_root;
 	}
@@ -196,7 +208,9 @@ RDMAFS_EXPORT int rdmafs_unpin(int fd, const struct rdmafs_range *range,
 	ret = root_unpin(root, esc, rs, ino);
 	if (ret == -EINVAL)
 		ret = root_unpin(root, esc, rs, "");
-	if (ret == -EACCES || (ret == -EPERM && sticky_not_mine(root)))
+	/* ENAMETOOLONG: the daemon's own path of the file is too long */
+	if (ret == -EACCES || ret == -ENAMETOOLONG ||
+	    (ret == -EPERM && sticky_not_mine(root)))
 		ret = file_unpin(fd, rs);
 	/* the name the kernel gave has gone (renamed or removed since) */
 	if (ret == -ENOENT)

@@ -113,8 +113,42 @@ static int parse_ino(const char *s, size_t n, uint64_t *ino)
 	return 0;
 }
 
+/* PESC_WHOLE, or a range for rng_parse(), at @s (@n bytes). */
+static int parse_unpin_range(const char *s, size_t n, struct rng *r,
+			     bool *whole)
+{
+	size_t wl = strlen(PESC_WHOLE);
+
+	if (whole && n == wl && memcmp(s, PESC_WHOLE, wl) == 0) {
+		*r = (struct rng){ .all = true };
+		*whole = true;
+		return 0;
+	}
+	if (whole)
+		*whole = false;
+	return rng_parse(s, n, r);
+}
+
+int pesc_parse_unpin_range(const char *s, size_t n, struct rng *r, bool *whole)
+{
+	size_t m = n;
+
+	while (m && (s[m - 1] == '\n' || s[m - 1] == '\0'))
+		m--;
+	if (m == strlen(PESC_WHOLE) && memcmp(s, PESC_WHOLE, m) == 0)
+		return parse_unpin_range(s, m, r, whole);
+	*whole = false;
+	return rng_parse(s, n, r);
+}
+
 int pesc_parse_path_range(const char *value, size_t size, char **path,
 			  struct rng *r, uint64_t *ino)
+{
+	return pesc_parse_unpin(value, size, path, r, ino, NULL);
+}
+
+int pesc_parse_unpin(const char *value, size_t size, char **path, struct rng *r,
+		     uint64_t *ino, bool *whole)
 {
 	const char *sp, *sp2, *end;
 	size_t n = size;
@@ -142,7 +176,7 @@ int pesc_parse_path_range(const char *value, size_t size, char **path,
 	} else {
 		sp2 = end;
 	}
-	err = rng_parse(sp + 1, (size_t)(sp2 - sp - 1), r);
+	err = parse_unpin_range(sp + 1, (size_t)(sp2 - sp - 1), r, whole);
 	if (err)
 		return err;
 	err = pesc_unescape(value, (size_t)(sp - value), path, NULL);

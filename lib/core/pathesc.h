@@ -13,6 +13,7 @@
 #ifndef RDMAFS_PATHESC_H
 #define RDMAFS_PATHESC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,28 @@ int pesc_unescape(const char *s, size_t n, char **out, size_t *out_len);
  */
 int pesc_parse_path_range(const char *value, size_t size, char **path,
 			  struct rng *r, uint64_t *ino);
+
+/*
+ * The RANGE of an unpin value may also be PESC_WHOLE: exactly the pin of
+ * the whole file (the one pinned and listed as `all`), since `all` as an
+ * unpin value means every pin of the caller.  librdmafs sends it for
+ * RDMAFS_WHOLE, so that unpinning the whole-file pin keeps the caller's
+ * other pins.
+ */
+#define PESC_WHOLE "whole"
+
+/*
+ * As pesc_parse_path_range(), with PESC_WHOLE accepted as RANGE: then
+ * *@r is `all` and *@whole true (else false).
+ */
+int pesc_parse_unpin(const char *value, size_t size, char **path, struct rng *r,
+		     uint64_t *ino, bool *whole);
+
+/*
+ * The value of user.rdmafs.unpin set on a file: RANGE as rng_parse()
+ * takes it, or PESC_WHOLE (a trailing newline or NULs allowed).  Returns
+ * 0 with *@r and *@whole set, or -EINVAL.
+ */
+int pesc_parse_unpin_range(const char *s, size_t n, struct rng *r, bool *whole);
 
 #endif
