@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The listing's path escape (rdmafs/pathesc.h): one codec, so the daemon
  * and rdmafsctl can never disagree on what a line names.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The path escape of listing lines (DESIGN §4), defined once for the
  * daemon, which writes it, and for rdmafsctl, which reads it back.

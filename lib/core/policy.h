@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The mediation policy (DESIGN §3): for each class of layout-changing
  * operation, what happens when it touches a pinned range.  pol_decide() is

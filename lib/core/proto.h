@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The wire formats between the daemon and its clients (librdmafs,
  * rdmafsctl), defined once: the names of the control xattrs, their

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Walking and parsing the pin listing and the status of an rdmafs mount
  * (doc/pins.md), kept apart from rdmafsctl's output so that the unit test

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading the control xattrs of an rdmafs mount's root (doc/pins.md):
  * the mount-wide pin listing, which may span several pages, and the
