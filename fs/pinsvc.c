@@ -208,20 +208,6 @@ static int collect_one(const struct pin *p, void *arg)
 	return 0;
 }
 
-size_t rfs_pins_overlapping(struct rfs *fs, dev_t dev, ino_t ino, uint64_t off,
-			    uint64_t len, struct audit_pin *out, size_t max)
-{
-	struct collect_ctx c = { .out = out, .max = max };
-	struct ptab_file *f;
-
-	f = rfs_pins_lock(fs, dev, ino);
-	if (!f)
-		return 0;
-	pset_overlaps(ptab_file_pins(f), off, len, collect_one, &c);
-	ptab_file_unlock(fs->pins, f);
-	return c.n;
-}
-
 static bool overlapping_pred(const struct pin *p, void *arg)
 {
 	struct collect_ctx *c = arg;

@@ -105,12 +105,6 @@ void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
 		    const char *path, const struct pin *p);
 
 /*
- * The pins of (@dev, @ino) overlapping [off, off + len): copies up to @max
- * of them to @out and returns how many there are.
- */
-size_t rfs_pins_overlapping(struct rfs *fs, dev_t dev, ino_t ino, uint64_t off,
-			    uint64_t len, struct audit_pin *out, size_t max);
-/*
  * Revokes (removes) those pins, whoever holds them, and stores what is
  * left through @fd (a descriptor of the file).  Returns how many went and
  * copies up to @max of them to @out.
