@@ -119,6 +119,7 @@ struct rfs {
 	/* Writes for users run with their fsuid: a root reserve (creds.c). */
 	bool space_fsuid;
 	struct rfs_mflags *mflags; /* the mount's atime flags (mountflags.c) */
+	struct rfs_sessions *sessions; /* the session channel (session.c) */
 };
 
 /* An open regular file. */

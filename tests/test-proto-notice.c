@@ -136,8 +136,15 @@ START_TEST(test_encode_refuses)
 	n.pid = -5;
 	ck_assert_int_eq(proto_notice_encode(&n, b, 80), -EINVAL);
 	n = sample();
-	n.flags = 2;
+	n.flags = 4;
 	ck_assert_int_eq(proto_notice_encode(&n, b, 80), -EINVAL);
+	n = sample();
+	n.flags = PROTO_NOTICE_LOST | PROTO_NOTICE_REVOKED;
+	ck_assert_int_eq(proto_notice_encode(&n, b, 80), -EINVAL);
+	/* A revocation names the operation, like a notice. */
+	n = sample();
+	n.flags = PROTO_NOTICE_REVOKED;
+	ck_assert_int_eq(proto_notice_encode(&n, b, 80), 80);
 	/* Bytes after comm's NUL are not sent. */
 	n = sample();
 	memcpy(n.comm, "ab\0secret12345", 15);
@@ -172,7 +179,8 @@ START_TEST(test_decode_refuses)
 	expect_bad(6, 81, -EPROTO); /* size field */
 	expect_bad(16, 4, -EPROTO); /* class */
 	expect_bad(19, 0x80, -EPROTO);
-	expect_bad(20, 2, -EPROTO); /* unknown flag */
+	expect_bad(20, 4, -EPROTO); /* unknown flag */
+	expect_bad(20, 3, -EPROTO); /* lost and revoked */
 	expect_bad(20, 1, -EPROTO); /* lost, with fields set */
 	expect_bad(34, 0, -EPROTO); /* length 0 */
 	expect_bad(43, 0x80, -EPROTO); /* negative pid */

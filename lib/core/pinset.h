@@ -34,6 +34,14 @@ struct pin {
 	uint32_t owner; /* uid that made the pin */
 	int32_t holder; /* pid of a live session holder; 0 = persistent */
 	int64_t since_ns; /* CLOCK_REALTIME nanoseconds when made */
+	/*
+	 * A session pin's session and its hold id within it (the daemon's
+	 * fs/session.c; both 0 for a persistent pin): a process may run
+	 * several sessions, so the holder's pid alone does not say which
+	 * session a pin ends with.
+	 */
+	uint64_t sess;
+	uint64_t hold;
 	uint64_t id; /* assigned by pset_add(); unique within the set */
 };
 

@@ -1,43 +1,11 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* The notice record; see proto_notice.h for the layout and the rules. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "core/proto_notice.h"
-
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* The rules of the header, shared by both directions. */
 static bool valid(const struct proto_notice *n, bool strict_padding)
@@ -52,7 +20,9 @@ static bool valid(const struct proto_notice *n, bool strict_padding)
 		for (i = (size_t)(nul - comm); i < PROTO_NOTICE_COMM; i++)
 			if (comm[i])
 				return false;
-	if (n->flags & ~PROTO_NOTICE_LOST)
+	if (n->flags & ~(PROTO_NOTICE_LOST | PROTO_NOTICE_REVOKED))
+		return false;
+	if ((n->flags & PROTO_NOTICE_LOST) && (n->flags & PROTO_NOTICE_REVOKED))
 		return false;
 	if (n->flags & PROTO_NOTICE_LOST)
 		return n->hold == 0 && n->cls == 0 && n->off == 0 &&
@@ -77,21 +47,21 @@ int proto_notice_encode(const struct proto_notice *n, void *buf, size_t size)
 	if (!valid(n, false))
 		return -EINVAL;
 	memset(p, 0, PROTO_NOTICE_SIZE);
-	put32(p, PROTO_NOTICE_MAGIC);
-	put16(p + 4, PROTO_NOTICE_VERSION);
-	put16(p + 6, PROTO_NOTICE_SIZE);
-	put64(p + 8, n->hold);
-	put32(p + 16, n->cls);
-	put32(p + 20, n->flags);
-	put64(p + 24, n->off);
-	put64(p + 32, n->len);
-	put32(p + 40, (uint32_t)n->pid);
-	put32(p + 44, n->uid);
+	le_put32(p, PROTO_NOTICE_MAGIC);
+	le_put16(p + 4, PROTO_NOTICE_VERSION);
+	le_put16(p + 6, PROTO_NOTICE_SIZE);
+	le_put64(p + 8, n->hold);
+	le_put32(p + 16, n->cls);
+	le_put32(p + 20, n->flags);
+	le_put64(p + 24, n->off);
+	le_put64(p + 32, n->len);
+	le_put32(p + 40, (uint32_t)n->pid);
+	le_put32(p + 44, n->uid);
 	/* Up to the NUL only: no stale bytes of the sender's leak out. */
 	clen = strnlen(n->comm, PROTO_NOTICE_COMM);
 	memcpy(p + 48, n->comm, clen);
-	put64(p + 64, (uint64_t)n->deadline_sec);
-	put32(p + 72, n->deadline_nsec);
+	le_put64(p + 64, (uint64_t)n->deadline_sec);
+	le_put32(p + 72, n->deadline_nsec);
 	return PROTO_NOTICE_SIZE;
 }
 
@@ -100,24 +70,24 @@ int proto_notice_decode(const void *buf, size_t size, struct proto_notice *n)
 	const unsigned char *p = buf;
 	struct proto_notice d;
 
-	if (size < 8 || get32(p) != PROTO_NOTICE_MAGIC)
+	if (size < 8 || le_get32(p) != PROTO_NOTICE_MAGIC)
 		return -EPROTO;
-	if (get16(p + 4) != PROTO_NOTICE_VERSION)
+	if (le_get16(p + 4) != PROTO_NOTICE_VERSION)
 		return -EPROTONOSUPPORT;
-	if (get16(p + 6) != PROTO_NOTICE_SIZE || size != PROTO_NOTICE_SIZE)
+	if (le_get16(p + 6) != PROTO_NOTICE_SIZE || size != PROTO_NOTICE_SIZE)
 		return -EPROTO;
 	memset(&d, 0, sizeof(d));
-	d.hold = get64(p + 8);
-	d.cls = get32(p + 16);
-	d.flags = get32(p + 20);
-	d.off = get64(p + 24);
-	d.len = get64(p + 32);
-	d.pid = (int32_t)get32(p + 40);
-	d.uid = get32(p + 44);
+	d.hold = le_get64(p + 8);
+	d.cls = le_get32(p + 16);
+	d.flags = le_get32(p + 20);
+	d.off = le_get64(p + 24);
+	d.len = le_get64(p + 32);
+	d.pid = (int32_t)le_get32(p + 40);
+	d.uid = le_get32(p + 44);
 	memcpy(d.comm, p + 48, PROTO_NOTICE_COMM);
-	d.deadline_sec = (int64_t)get64(p + 64);
-	d.deadline_nsec = get32(p + 72);
-	if (get32(p + 76) != 0 || !valid(&d, true))
+	d.deadline_sec = (int64_t)le_get64(p + 64);
+	d.deadline_nsec = le_get32(p + 72);
+	if (le_get32(p + 76) != 0 || !valid(&d, true))
 		return -EPROTO;
 	*n = d;
 	return 0;

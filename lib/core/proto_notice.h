@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The notice record of DESIGN §6: what the daemon tells a session holder
  * when a deferred or breaking operation wants a range under its hold,
@@ -17,7 +17,8 @@
  *     8   8  hold id (rdmafs_hold_t)
  *    16   4  class: 0 truncate, 1 punch, 2 reflink, 3 unlink (pol_class,
  *            rdmafs_class)
- *    20   4  flags: PROTO_NOTICE_LOST (bit 0); other bits 0
+ *    20   4  flags: PROTO_NOTICE_LOST (bit 0), PROTO_NOTICE_REVOKED
+ *            (bit 1); other bits 0
  *    24   8  offset of the range wanted
  *    32   8  length (>= 1), or PROTO_NOTICE_WHOLE (offset then 0)
  *    40   4  breaker's pid (>= 0; 0: not known, e.g. the kernel's own)
@@ -29,7 +30,11 @@
  *
  * A "daemon lost" notice (flags PROTO_NOTICE_LOST) has every other field
  * 0; a client makes it up itself when the channel breaks, and a daemon
- * may send it as it stops.
+ * may send it as it stops.  A "revoked" notice (PROTO_NOTICE_REVOKED)
+ * says that hold @hold is gone without its holder's release (a break's
+ * timeout, the file's last name removed); its other fields describe the
+ * operation that took it, as in an ordinary notice, and its deadline
+ * is the moment it happened.
  */
 #ifndef RDMAFS_PROTO_NOTICE_H
 #define RDMAFS_PROTO_NOTICE_H
@@ -42,6 +47,8 @@
 #define PROTO_NOTICE_SIZE 80
 /* The daemon went away: every hold of the session has ended. */
 #define PROTO_NOTICE_LOST 0x1u
+/* The hold was revoked: it has ended without the holder's release. */
+#define PROTO_NOTICE_REVOKED 0x2u
 /* A length meaning "the whole file" (`all`, RDMAFS_WHOLE). */
 #define PROTO_NOTICE_WHOLE UINT64_MAX
 #define PROTO_NOTICE_COMM 16

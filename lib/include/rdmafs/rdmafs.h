@@ -206,11 +206,15 @@ struct rdmafs_notice {
 	/*
 	 * RDMAFS_NOTICE_LOST: the daemon went away; every hold of the
 	 * session has ended (the other fields are 0).
+	 * RDMAFS_NOTICE_REVOKED: @hold has ended without a release (a
+	 * break's timeout, or the file's last name went); the other fields
+	 * name the operation that took it, the deadline when it happened.
 	 */
 	unsigned int flags;
 };
 
 #define RDMAFS_NOTICE_LOST 0x1u
+#define RDMAFS_NOTICE_REVOKED 0x2u
 
 int rdmafs_session_open(struct rdmafs_mount *mount, unsigned int flags,
 			struct rdmafs_session **session);
