@@ -14,11 +14,17 @@
 #include "core/proto_session.h"
 
 static const struct proto_sess_msg samples[] = {
-	{ .type = PROTO_SESS_HELLO, .sess = 7, .daemon_pid = 100,
-	  .holder_pid = 200, .dev_major = 0, .dev_minor = 45,
+	{ .type = PROTO_SESS_HELLO,
+	  .sess = 7,
+	  .daemon_pid = 100,
+	  .holder_pid = 200,
+	  .dev_major = 0,
+	  .dev_minor = 45,
 	  .break_timeout = 45 },
 	{ .type = PROTO_SESS_HOLD, .seq = 1, .off = 0x1000, .len = 0x200000 },
-	{ .type = PROTO_SESS_HOLD, .seq = 2, .off = 0,
+	{ .type = PROTO_SESS_HOLD,
+	  .seq = 2,
+	  .off = 0,
 	  .len = PROTO_NOTICE_WHOLE },
 	{ .type = PROTO_SESS_RELEASE, .seq = 3, .hold = 9 },
 	{ .type = PROTO_SESS_REPLY, .seq = 1, .hold = 9 },
@@ -46,10 +52,10 @@ END_TEST
 START_TEST(test_bytes)
 {
 	unsigned char buf[PROTO_SESS_MAX];
-	static const unsigned char head[] = { 'R', 'F', 'S', 'M', 1, 0, 48, 0,
-					      2, 0, 0, 0, 0, 0, 0, 0,
-					      1, 0, 0, 0, 0, 0, 0, 0,
-					      0, 0x10, 0, 0, 0, 0, 0, 0 };
+	static const unsigned char head[] = {
+		'R', 'F', 'S', 'M', 1, 0, 48, 0, 2, 0,	  0, 0, 0, 0, 0, 0,
+		1,   0,	  0,   0,   0, 0, 0,  0, 0, 0x10, 0, 0, 0, 0, 0, 0
+	};
 
 	ck_assert_int_eq(proto_sess_encode(&samples[1], buf, sizeof(buf)), 48);
 	ck_assert_int_eq(memcmp(buf, head, sizeof(head)), 0);
@@ -103,19 +109,23 @@ END_TEST
 START_TEST(test_encode_refuses)
 {
 	unsigned char buf[PROTO_SESS_MAX];
-	struct proto_sess_msg m = { .type = PROTO_SESS_REPLY, .seq = 1,
-				    .status = -EBADF, .hold = 3 };
+	struct proto_sess_msg m = {
+		.type = PROTO_SESS_REPLY, .seq = 1, .status = -EBADF, .hold = 3
+	};
 
 	ck_assert_int_eq(proto_sess_encode(&m, buf, sizeof(buf)), -EINVAL);
-	m = (struct proto_sess_msg){ .type = PROTO_SESS_REPLY, .seq = 1,
+	m = (struct proto_sess_msg){ .type = PROTO_SESS_REPLY,
+				     .seq = 1,
 				     .status = 5 };
 	ck_assert_int_eq(proto_sess_encode(&m, buf, sizeof(buf)), -EINVAL);
 	m = (struct proto_sess_msg){ .type = 99, .seq = 1 };
 	ck_assert_int_eq(proto_sess_encode(&m, buf, sizeof(buf)), -EINVAL);
 	m = (struct proto_sess_msg){ .type = PROTO_SESS_RELEASE, .seq = 1 };
 	ck_assert_int_eq(proto_sess_encode(&m, buf, sizeof(buf)), -EINVAL);
-	m = (struct proto_sess_msg){ .type = PROTO_SESS_HOLD, .seq = 1,
-				     .off = 1, .len = PROTO_NOTICE_WHOLE };
+	m = (struct proto_sess_msg){ .type = PROTO_SESS_HOLD,
+				     .seq = 1,
+				     .off = 1,
+				     .len = PROTO_NOTICE_WHOLE };
 	ck_assert_int_eq(proto_sess_encode(&m, buf, sizeof(buf)), -EINVAL);
 }
 END_TEST
@@ -140,9 +150,8 @@ START_TEST(test_address)
 				       sizeof(buf));
 
 	ck_assert_str_eq(buf, "1 /run/rdmafs/0:45.sock\n");
-	ck_assert_int_eq(proto_sess_addr_parse(buf, (size_t)n, path,
-					       sizeof(path)),
-			 0);
+	ck_assert_int_eq(
+		proto_sess_addr_parse(buf, (size_t)n, path, sizeof(path)), 0);
 	ck_assert_str_eq(path, "/run/rdmafs/0:45.sock");
 	ck_assert_int_eq(proto_sess_addr_format("run/x", buf, sizeof(buf)),
 			 -EINVAL);

@@ -34,8 +34,9 @@ static bool valid(const struct proto_sess_msg *m)
 	case PROTO_SESS_HOLD:
 		if (!m->seq || !m->len)
 			return false;
-		return m->len == PROTO_NOTICE_WHOLE ? m->off == 0
-						    : m->off <= UINT64_MAX - m->len;
+		return m->len == PROTO_NOTICE_WHOLE
+			       ? m->off == 0
+			       : m->off <= UINT64_MAX - m->len;
 	case PROTO_SESS_RELEASE:
 		return m->seq > 0 && m->hold > 0;
 	case PROTO_SESS_REPLY:
