@@ -22,10 +22,12 @@
 #include "listing.h"
 #include "mediate.h"
 #include "pinsvc.h"
+#include "session.h"
 #include "core/pathesc.h"
 #include "core/pinindex.h"
 #include "core/pintable.h"
 #include "core/proto_format.h"
+#include "core/proto_session.h"
 #include "core/strbuf.h"
 
 static bool has_prefix(const char *s, const char *p)
@@ -69,6 +71,21 @@ static int get_pins(struct rfs *fs, struct rfs_inode *in, struct sbuf *b)
 	pset_foreach(ptab_file_pins(f), pin_line, b);
 	ptab_file_unlock(fs->pins, f);
 	return b->len ? sbuf_err(b) : -ENODATA;
+}
+
+/*
+ * user.rdmafs.session: where the session channel is (proto_session.h).
+ * ENOTSUP without one, as for an attribute the filesystem lacks.
+ */
+static int get_session(struct rfs *fs, struct sbuf *b)
+{
+	char addr[256];
+	int n = rfs_sess_address(fs, addr, sizeof(addr));
+
+	if (n < 0)
+		return n == -ENOTSUP ? -ENOTSUP : -EIO;
+	sbuf_add(b, addr, (size_t)n);
+	return sbuf_err(b);
 }
 
 /* user.rdmafs.status: the listing's counts, then the policy's lines. */
@@ -217,6 +234,8 @@ bool rfs_ctl_getxattr(fuse_req_t req, struct rfs_inode *in, const char *name,
 		err = rfs_listing_page(req, page, &b);
 	else if (in == &fs->root && strcmp(name, PROTO_STATUS) == 0)
 		err = get_status(req, &b);
+	else if (in == &fs->root && strcmp(name, PROTO_SESSION) == 0)
+		err = get_session(fs, &b);
 	else
 		err = -ENODATA;
 	reply_text(req, err, &b, size);

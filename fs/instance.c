@@ -13,6 +13,8 @@
  *    daemon over another directory of the same filesystem.  RUNDIR is
  *    /run/rdmafs (root), or $XDG_RUNTIME_DIR/rdmafs for a daemon that is
  *    not root; without either, only the first lock is taken (warned).
+ *    The session channel's socket (session.h) is RUNDIR/MAJ:MIN.sock;
+ *    root's RUNDIR is 0711 so that other users can reach it.
  *
  * Both directories must be the daemon's own (storedir.c): an ordinary
  * user who made BACKING/.rdmafs first could otherwise rename the lock
@@ -256,6 +258,16 @@ static int run_dir(char *shown, size_t size)
 		if (fd < 0 && fd != -EPERM)
 			fprintf(stderr, "rdmafs: couldn't open %s: %s\n",
 				RUN_DIR, strerror(-fd));
+		/*
+		 * Other users connect to the session sockets in it: they
+		 * may pass through (0711), not list it; what a session
+		 * may do is proven per hold by the descriptor it passes.
+		 */
+		if (fd >= 0 && fstat(fd, &st) == 0 &&
+		    (st.st_mode & 07777) != 0711 && fchmod(fd, 0711) < 0)
+			fprintf(stderr,
+				"rdmafs: warning: couldn't make %s 0711: %s (other users cannot open sessions)\n",
+				RUN_DIR, strerror(errno));
 		return fd;
 	}
 	if (!xdg || xdg[0] != '/')
@@ -325,6 +337,23 @@ static int lock_device(struct rfs *fs)
 	}
 	fs->dev_lock_fd = fd;
 	return 0;
+}
+
+int rfs_instance_sock_path(struct rfs *fs, char *path, size_t size)
+{
+	char dir[4096];
+	struct stat st;
+	int dfd, n;
+
+	if (fstat(fs->root_fd, &st) < 0)
+		return -errno;
+	dfd = run_dir(dir, sizeof(dir));
+	if (dfd < 0)
+		return dfd;
+	close(dfd);
+	n = snprintf(path, size, "%s/%u:%u.sock", dir, major(st.st_dev),
+		     minor(st.st_dev));
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 int rfs_instance_lock(struct rfs *fs)

@@ -37,6 +37,7 @@
 #include "listing.h"
 #include "pinstore_io.h"
 #include "pinsvc.h"
+#include "session.h"
 #include "core/pinindex.h"
 #include "core/pintable.h"
 #include "core/proto_format.h"
@@ -150,9 +151,47 @@ static int path_line(const struct pin *p, void *arg)
 	return 0;
 }
 
-/* The lines of one file's pins, from the table or its stored record. */
-static int list_file(struct rfs *fs, const struct pidx_item *it, struct sbuf *t,
-		     struct lfile *lf)
+/*
+ * A descriptor of the file @it names: by its handle, or without one (a
+ * session pin's file where handles do not work) by its path, which must
+ * still lead to it.  -ESTALE when it is gone or cannot be found.
+ */
+static int open_item(struct rfs *fs, const struct pidx_item *it)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd;
+
+	if (it->fh) {
+		fd = open_by_handle_at(fs->mount_fd, it->fh,
+				       O_PATH | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	if (!it->hint)
+		return -ESTALE;
+	fd = (int)syscall(SYS_openat2, fs->root_fd, it->hint, &how,
+			  sizeof(how));
+	if (fd < 0)
+		return unreachable(errno) ? -ESTALE : -errno;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_ino != it->ino ||
+	    (uint64_t)st.st_dev != it->dev) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * The lines of one file's pins, from the table or its stored record.
+ * @indexed: @it is the pin index's (else a session pin's file, which
+ * the index does not name).
+ */
+static int list_file(struct rfs *fs, const struct pidx_item *it, bool indexed,
+		     struct sbuf *t, struct lfile *lf)
 {
 	char rel[PATH_MAX];
 	struct lines c = { .b = t, .path = rel };
@@ -164,12 +203,13 @@ static int list_file(struct rfs *fs, const struct pidx_item *it, struct sbuf *t,
 	lf->dev = it->dev;
 	lf->ino = it->ino;
 	lf->rel = NULL;
-	fd = open_by_handle_at(fs->mount_fd, it->fh, O_PATH | O_CLOEXEC);
+	fd = open_item(fs, it);
 	if (fd < 0) {
-		if (errno != ESTALE)
-			return -errno; /* out of descriptors: cannot tell */
+		if (fd != -ESTALE)
+			return fd; /* out of descriptors: cannot tell */
 		/* The inode is gone, and its pins with it. */
-		pidx_del(fs->pidx, it->dev, it->ino);
+		if (indexed)
+			pidx_del(fs->pidx, it->dev, it->ino);
 		return 0;
 	}
 	/*
@@ -203,6 +243,9 @@ static int list_file(struct rfs *fs, const struct pidx_item *it, struct sbuf *t,
 		ptab_file_unlock(fs->pins, f);
 		goto out;
 	}
+	/* A session's file whose pins went meanwhile. */
+	if (!indexed)
+		goto out;
 	/* Not used since mount: read its stored pins without loading them. */
 	err = rfs_pins_read_stored(fd, &pins, &n);
 	if (!err && n == 0)
@@ -284,17 +327,74 @@ static int sort_lines(struct snap *s, struct sbuf *raw, const size_t *start)
 	return sbuf_err(&s->text);
 }
 
+/* Whether @items[0..n) names (@dev, @ino). */
+static bool has_item(const struct pidx_item *items, size_t n, uint64_t dev,
+		     uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].dev == dev && items[i].ino == ino)
+			return true;
+	return false;
+}
+
+/*
+ * The pin index's files, then those only session pins are on (the index
+ * names files with persistent pins): every pinned file once.  Returns
+ * how many, @nidx of them the index's, or -errno.
+ */
+static ssize_t all_files(struct rfs *fs, struct pidx_item **out, size_t *nidx)
+{
+	struct pidx_item *items = NULL, *sess = NULL, *all;
+	ssize_t n, ns;
+	size_t i, k;
+
+	*out = NULL;
+	n = fs->pidx ? pidx_items(fs->pidx, &items) : 0;
+	if (n < 0)
+		return n;
+	ns = rfs_sess_files(fs, &sess);
+	if (ns < 0) {
+		pidx_free_items(items, (size_t)n);
+		return ns;
+	}
+	*nidx = (size_t)n;
+	if (ns == 0) {
+		free(sess);
+		*out = items;
+		return n;
+	}
+	all = realloc(items, ((size_t)n + (size_t)ns) * sizeof(*all));
+	if (!all) {
+		pidx_free_items(items, (size_t)n);
+		pidx_free_items(sess, (size_t)ns);
+		return -ENOMEM;
+	}
+	for (i = 0, k = (size_t)n; i < (size_t)ns; i++) {
+		if (has_item(all, *nidx, sess[i].dev, sess[i].ino)) {
+			free(sess[i].fh);
+			free(sess[i].hint);
+			continue;
+		}
+		all[k++] = sess[i];
+	}
+	free(sess);
+	*out = all;
+	return (ssize_t)k;
+}
+
 /* The whole mount's listing, sorted by path: complete, or an error. */
 static int build_snap(struct rfs *fs, struct snap *s)
 {
 	struct pidx_item *items = NULL;
 	struct sbuf raw = { 0 };
-	size_t *start = NULL, i;
+	size_t *start = NULL, i, nidx = 0;
 	ssize_t n;
 	int err = 0;
 
 	memset(s, 0, sizeof(*s));
-	n = fs->pidx ? pidx_items(fs->pidx, &items) : 0;
+	n = all_files(fs, &items, &nidx);
 	if (n < 0)
 		return (int)n;
 	s->files = calloc(n ? (size_t)n : 1, sizeof(*s->files));
@@ -303,7 +403,7 @@ static int build_snap(struct rfs *fs, struct snap *s)
 		err = -ENOMEM;
 	for (i = 0; !err && i < (size_t)n; i++) {
 		start[i] = raw.len;
-		err = list_file(fs, &items[i], &raw, &s->files[i]);
+		err = list_file(fs, &items[i], i < nidx, &raw, &s->files[i]);
 		s->nfiles = i + 1;
 	}
 	if (!err) {
@@ -546,7 +646,7 @@ int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 	struct rfs *fs = rfs_of(req);
 	struct rfs_listing *l = fs->listing;
 	const struct sbuf *all;
-	uint64_t pins = 0, pinned = 0;
+	uint64_t pins = 0, pinned = 0, sessions, spins;
 	int err;
 
 	/* Counted from the listing: the table misses files not looked up. */
@@ -564,6 +664,9 @@ int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 		sbuf_printf(t, "pins=%" PRIu64 "\n", pins);
 		sbuf_printf(t, "files_pinned=%" PRIu64 "\n", pinned);
 	}
+	rfs_sess_counts(fs, &sessions, &spins);
+	sbuf_printf(t, "sessions=%" PRIu64 "\n", sessions);
+	sbuf_printf(t, "session_pins=%" PRIu64 "\n", spins);
 	sbuf_printf(t, "max_pins=%u\n", fs->o.max_pins);
 	sbuf_printf(t, "max_pins_per_file=%u\n", fs->o.max_pins_per_file);
 	sbuf_printf(t, "max_pins_per_user=%u\n", fs->o.max_pins_per_user);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -22,6 +23,7 @@
 #include "mediate.h"
 #include "pinsvc.h"
 #include "rdmafs.h"
+#include "session.h"
 #include "core/audit.h"
 
 static double default_timeout(int cache)
@@ -450,6 +452,12 @@ int main(int argc, char *argv[])
 	rfs_instance_note(&fs);
 	if (start_threads(&fs) < 0)
 		goto out_unmount;
+	/* Not fatal: the mount serves without it (user.rdmafs.session). */
+	err = rfs_sess_start(&fs);
+	if (err)
+		syslog(LOG_WARNING,
+		       "no session channel: %s (session pins unavailable)",
+		       strerror(-err));
 	rfs_daemon_ready(0);
 
 	if (fs.o.max_threads == 1) {
@@ -467,6 +475,11 @@ int main(int argc, char *argv[])
 	ret = ret < 0 ? 1 : 0;
 
 out_unmount:
+	/*
+	 * Sessions end first (holders read the channel's end), their pins
+	 * going while the mediator and the pin table still run.
+	 */
+	rfs_sess_stop(&fs);
 	/* Parked requests are answered while the kernel still listens. */
 	rfs_mediate_stop(&fs);
 	fuse_session_unmount(se);

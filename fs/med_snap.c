@@ -15,6 +15,8 @@
 #include "med_snap.h"
 #include "pinsvc.h"
 #include "core/audit.h"
+#include "core/holders.h"
+#include "core/identity.h"
 #include "core/pinindex.h"
 #include "core/pintable.h"
 
@@ -208,6 +210,8 @@ void rfs_med_record(struct rfs *fs, const struct rfs_med *m, const char *event,
 		.waited_ms = waited_ms,
 		.process = m->who,
 		.reason = m->reason,
+		.holders = m->holders.h,
+		.nholders = m->holders.n,
 	};
 	char path[PATH_MAX], dir[PATH_MAX];
 	size_t i;
@@ -231,16 +235,38 @@ void rfs_med_record(struct rfs *fs, const struct rfs_med *m, const char *event,
 	audit_log(fs->audit, &ev);
 }
 
+void rfs_med_notice(const struct rfs_med *m, int end,
+		    const struct timespec *deadline, struct proto_notice *n)
+{
+	const struct ident *w = m->who;
+	int32_t pid = 0;
+
+	/* The breaker is the process (its tgid), not the FUSE thread id. */
+	if (w)
+		pid = (w->flags & IDENT_TGID) ? w->tgid : w->pid;
+	holders_notice(n, m->op->cls, end ? m->off2 : m->off,
+		       end ? m->len2 : m->len, pid, fuse_req_ctx(m->req)->uid,
+		       w && (w->flags & IDENT_COMM) ? w->comm : NULL, deadline);
+}
+
 size_t rfs_med_break(struct rfs *fs, const struct rfs_med *m,
 		     struct audit_pin *out, size_t max)
 {
+	struct proto_notice what;
+	struct timespec now;
 	size_t n;
 
-	n = rfs_pins_revoke(fs, m->dev, m->ino, m->path_fd, m->off, m->len, out,
-			    max);
-	if (m->has2)
-		n += rfs_pins_revoke(fs, m->dev2, m->ino2, m->path_fd2, m->off2,
-				     m->len2, out + (n < max ? n : max),
-				     n < max ? max - n : 0);
+	/* A revoked notice's deadline is the moment it happened. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	rfs_med_notice(m, 0, &now, &what);
+	n = rfs_pins_revoke_what(fs, m->dev, m->ino, m->path_fd, m->off, m->len,
+				 out, max, &what);
+	if (m->has2) {
+		rfs_med_notice(m, 1, &now, &what);
+		n += rfs_pins_revoke_what(fs, m->dev2, m->ino2, m->path_fd2,
+					  m->off2, m->len2,
+					  out + (n < max ? n : max),
+					  n < max ? max - n : 0, &what);
+	}
 	return n;
 }

@@ -10,10 +10,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mediate.h"
 
 struct audit_pin;
+struct proto_notice;
 
 /* Pins in the mount, loaded or only in the index (cheap, lock-free). */
 bool rfs_med_pins_maybe(struct rfs *fs);
@@ -46,9 +48,17 @@ void rfs_med_record(struct rfs *fs, const struct rfs_med *m, const char *event,
 #define RFS_MED_AUDIT_PINS 16
 
 /*
+ * The notice of m's request for its end @end (0: the first, 1: the
+ * second), due at @deadline (CLOCK_REALTIME).
+ */
+void rfs_med_notice(const struct rfs_med *m, int end,
+		    const struct timespec *deadline, struct proto_notice *n);
+
+/*
  * The break: revokes the pins overlapping m's range(s), whoever holds
- * them, storing what is left; copies up to @max of the revoked pins to
- * @out and returns how many went.
+ * them, storing what is left (holders of session pins get a REVOKED
+ * notice of m's request); copies up to @max of the revoked pins to @out
+ * and returns how many went.
  */
 size_t rfs_med_break(struct rfs *fs, const struct rfs_med *m,
 		     struct audit_pin *out, size_t max);

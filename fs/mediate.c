@@ -9,6 +9,12 @@
  * requests are few (each is a process blocked on a layout change), so a
  * list scanned per wake-up is enough, and a request waiting for pins to go
  * is answered within one wake-up of the last unpin.
+ *
+ * Live holders (DESIGN §6): a request that parks tells the holders of the
+ * session pins in its snapshot first; each wake-up tells those who pinned
+ * its range since (a hold kicks too); at a break's timeout, break_kill
+ * kills those still holding before the break revokes what is left.  The
+ * request's record names them all (m->holders, core/holders.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +28,7 @@
 
 #include "mediate.h"
 #include "med_snap.h"
+#include "session.h"
 #include "core/audit.h"
 #include "core/identity.h"
 #include "core/pintable.h"
@@ -32,8 +39,11 @@ struct rfs_mediator {
 	pthread_t thread;
 	bool running, stopping;
 	struct rfs_med *parked;
+	/* Pins changed, or a wait ended: tell holders who pinned since. */
+	bool recheck;
 	pthread_rwlock_t gate; /* see rfs_gate_enter() in mediate.h */
 	uint64_t refused, deferred, broken, audited, copied;
+	uint64_t notified, killed; /* holders told, killed by break_kill */
 };
 
 static int64_t now_ms(void)
@@ -59,6 +69,7 @@ static void release(struct rfs *fs, struct rfs_med *m)
 	if (m->own_path_fd && m->path_fd >= 0)
 		close(m->path_fd);
 	rfs_med_snap_free(&m->snap);
+	holders_free(&m->holders);
 	free(m->who);
 	m->who = NULL;
 }
@@ -85,40 +96,242 @@ static void finish_parked(struct rfs *fs, struct rfs_med *m, int err)
 }
 
 /*
+ * Tells the holders of the session pins among the @n at @pins (the
+ * first @n1 of m's first end, the rest of its second) that m wants
+ * their range, and adds them to m->holders as told.  @pins must hold
+ * only sessions not told yet (holders_untold()).  Returns 0, or -ENOMEM
+ * having told nobody: the request must then be refused (DESIGN §11).
+ */
+static int tell(struct rfs *fs, struct rfs_med *m, const struct pin *pins,
+		size_t n, size_t n1)
+{
+	size_t more = holders_count_new(&m->holders, pins, n), k, i;
+	struct rfs_sess_holder *told;
+	struct audit_holder *h;
+	struct proto_notice what;
+	int end;
+
+	if (!more)
+		return 0;
+	told = calloc(more, sizeof(*told));
+	if (!told || holders_reserve(&m->holders, more) < 0) {
+		free(told);
+		return -ENOMEM;
+	}
+	for (end = 0; end < 2; end++) {
+		const struct pin *p = end ? pins + n1 : pins;
+		size_t cnt = end ? n - n1 : n1;
+
+		if (!cnt)
+			continue;
+		rfs_med_notice(m, end, &m->deadline_rt, &what);
+		k = rfs_sess_notify(fs, p, cnt, &what, told, more);
+		for (i = 0; i < k && i < more; i++) {
+			h = holders_add(&m->holders, told[i].sess, told[i].pid,
+					told[i].uid, told[i].comm);
+			if (h && !h->told) {
+				h->told = true;
+				count(&fs->med->notified);
+			}
+		}
+	}
+	free(told);
+	return 0;
+}
+
+/*
+ * A wake-up of the mediator, outside its lock: tells the holders of
+ * session pins made over parked @m's range since it was parked (it has
+ * not told them yet).  A failure marks @m to be refused.
+ */
+static void tell_newcomers(struct rfs *fs, struct rfs_med *m)
+{
+	struct rfs_med_snap *s = &m->snap;
+	size_t k1, k2;
+	int err;
+
+	if (m->failed)
+		return;
+	err = rfs_med_snap(fs, m);
+	if (!err) {
+		k1 = holders_untold(&m->holders, s->pins, s->n1);
+		k2 = holders_untold(&m->holders, s->pins + s->n1, s->n - s->n1);
+		memmove(s->pins + k1, s->pins + s->n1, k2 * sizeof(*s->pins));
+		err = tell(fs, m, s->pins, k1 + k2, k1);
+	}
+	rfs_med_snap_free(s);
+	if (err)
+		m->failed = err;
+}
+
+struct holds_ctx {
+	struct rfs *fs;
+	const struct rfs_med_snap *snap;
+};
+
+/* Whether session @sess still holds one of the snapshot's pins. */
+static bool holds(uint64_t sess, void *arg)
+{
+	struct holds_ctx *c = arg;
+
+	return rfs_sess_holds_any(c->fs, sess, c->snap->pins, c->snap->n);
+}
+
+/* What became of m's told holders, by m's (fresh) snapshot. */
+static size_t settle_holders(struct rfs *fs, struct rfs_med *m)
+{
+	struct holds_ctx c = { .fs = fs, .snap = &m->snap };
+
+	return holders_settle(&m->holders, holds, &c);
+}
+
+/*
+ * break_kill, at a break's timeout: SIGKILLs the owner of every session
+ * still holding a pin over m's range, told or met only now (then told
+ * first).  Before the gate: a session's end drops its pins, which must
+ * not wait for a gate this thread holds.  Returns how many were killed,
+ * with up to RFS_MED_AUDIT_PINS of the pins their deaths dropped in
+ * @gone (*@ngone); a failure marks @m to be refused.
+ */
+static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
+			   struct audit_pin *gone, size_t *ngone)
+{
+	unsigned int secs = (m->deadline_ms - m->parked_ms) / 1000;
+	size_t i, killed = 0;
+	int err;
+
+	tell_newcomers(fs, m);
+	if (m->failed)
+		return 0;
+	err = rfs_med_snap(fs, m);
+	if (err) {
+		m->failed = err;
+		return 0;
+	}
+	snprintf(m->why, sizeof(m->why),
+		 "did not release within break_timeout=%us", secs);
+	if (settle_holders(fs, m)) {
+		for (i = 0; i < m->holders.n; i++) {
+			struct audit_holder *h = &m->holders.h[i];
+
+			if (h->fate != AUDIT_HOLDER_HOLDING)
+				continue;
+			/* -ESRCH: its session ended meanwhile, pins gone. */
+			if (rfs_sess_kill(fs, h->sess) < 0) {
+				h->fate = AUDIT_HOLDER_RELEASED;
+				continue;
+			}
+			h->fate = AUDIT_HOLDER_KILLED;
+			h->why = m->why;
+			count(&fs->med->killed);
+			killed++;
+		}
+	}
+	/* The record names the pins the break met, these included. */
+	for (i = 0; i < m->snap.n && *ngone < RFS_MED_AUDIT_PINS; i++) {
+		const struct pin *p = &m->snap.pins[i];
+		struct audit_holder *h = holders_find(&m->holders, p->sess);
+
+		if (!p->sess || !h || h->fate != AUDIT_HOLDER_KILLED)
+			continue;
+		gone[(*ngone)++] = (struct audit_pin){ .off = p->off,
+						       .len = p->len,
+						       .all = p->all,
+						       .owner = p->owner,
+						       .holder = p->holder };
+	}
+	rfs_med_snap_free(&m->snap);
+	return killed;
+}
+
+/*
+ * The break itself, under the gate, over m's fresh snapshot (the pins
+ * rfs_med_break() revokes, since no pin is made while the gate is
+ * held): the holders of its session pins that were not killed are
+ * recorded as revoked; the record names the @n pins at @met (the killed
+ * holders', RFS_MED_AUDIT_PINS of room) and those revoked.  Returns 0,
+ * or -ENOMEM with nothing revoked.
+ */
+static int do_break(struct rfs *fs, struct rfs_med *m, struct audit_pin *met,
+		    size_t n)
+{
+	if (holders_reserve(&m->holders,
+			    holders_count_new(&m->holders, m->snap.pins,
+					      m->snap.n)) < 0)
+		return -ENOMEM;
+	settle_holders(fs, m);
+	holders_revoked(&m->holders, m->snap.pins, m->snap.n);
+	n += rfs_med_break(fs, m, met + n, RFS_MED_AUDIT_PINS - n);
+	count(&fs->med->broken);
+	rfs_med_record(fs, m, "break", 0, now_ms() - m->parked_ms, met, n);
+	return 0;
+}
+
+static void on_interrupt(fuse_req_t req, void *data);
+
+/* Back on the list: pins came back before the deadline. */
+static void repark(struct rfs *fs, struct rfs_med *m)
+{
+	struct rfs_mediator *md = fs->med;
+
+	rfs_med_snap_free(&m->snap);
+	fuse_req_interrupt_func(m->req, on_interrupt, m);
+	pthread_mutex_lock(&md->lock);
+	m->next = md->parked;
+	md->parked = m;
+	md->recheck = true;
+	pthread_mutex_unlock(&md->lock);
+}
+
+/*
  * What the mediator does with one parked request, outside its lock: the
  * attempt takes its own snapshot, under the gate (from "no pin left", or
  * the break, to the operation's end, as in rfs_mediate(): a pin made
- * meanwhile would be cut).
+ * meanwhile would be cut).  A request whose pins came back before its
+ * deadline is parked again: never an early timeout, break or kill.  One
+ * whose holders were killed is a break, even with no pin left to revoke.
  */
 static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 {
-	struct audit_pin revoked[RFS_MED_AUDIT_PINS];
 	int64_t waited = now - m->parked_ms;
-	size_t n;
+	bool due = now >= m->deadline_ms;
+	struct audit_pin met[RFS_MED_AUDIT_PINS];
+	size_t killed = 0, nmet = 0;
 	int err;
 
 	/* The answer below must not race with a late interrupt. */
 	fuse_req_interrupt_func(m->req, NULL, NULL);
+	if (m->breaking && due && !m->interrupted && fs->pol.break_kill)
+		killed = kill_holders(fs, m, met, &nmet);
 	rfs_gate_enter(fs);
-	err = rfs_med_snap(fs, m);
+	err = m->failed ? m->failed : rfs_med_snap(fs, m);
 	if (err) {
 		/* Whether pins are left cannot be told: fail closed. */
 		m->reason = "out of memory";
+		count(&fs->med->refused);
 		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
 		finish_parked(fs, m, err);
 	} else if (m->interrupted) {
+		settle_holders(fs, m);
 		rfs_med_record(fs, m, "interrupted", EINTR, waited, NULL, 0);
 		finish_parked(fs, m, -EINTR);
-	} else if (!m->snap.n) {
+	} else if (!m->snap.n && !killed) {
+		settle_holders(fs, m);
 		rfs_med_record(fs, m, "done", 0, waited, NULL, 0);
 		finish_parked(fs, m, 0);
+	} else if (!due) {
+		rfs_gate_leave(fs);
+		return repark(fs, m);
 	} else if (!m->breaking) {
+		settle_holders(fs, m);
 		rfs_med_record(fs, m, "timeout", ETXTBSY, waited, NULL, 0);
 		finish_parked(fs, m, -ETXTBSY);
+	} else if ((err = do_break(fs, m, met, nmet)) < 0) {
+		m->reason = "out of memory";
+		count(&fs->med->refused);
+		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
+		finish_parked(fs, m, err);
 	} else {
-		n = rfs_med_break(fs, m, revoked, RFS_MED_AUDIT_PINS);
-		count(&fs->med->broken);
-		rfs_med_record(fs, m, "break", 0, waited, revoked, n);
 		finish_parked(fs, m, 0);
 	}
 	rfs_gate_leave(fs);
@@ -141,7 +354,8 @@ static void *mediator(void *arg)
 		struct timespec ts;
 
 		while ((m = *p)) {
-			if (m->interrupted || m->deadline_ms <= now ||
+			if (m->interrupted || m->failed ||
+			    m->deadline_ms <= now ||
 			    !rfs_med_pinned_now(fs, m)) {
 				*p = m->next;
 				m->next = ready;
@@ -161,6 +375,19 @@ static void *mediator(void *arg)
 			pthread_mutex_lock(&md->lock);
 			continue;
 		}
+		if (md->recheck && md->parked) {
+			/*
+			 * Only this thread unlinks requests and park() adds
+			 * at the head: the list from @m on stays as it is.
+			 */
+			m = md->parked;
+			md->recheck = false;
+			pthread_mutex_unlock(&md->lock);
+			for (; m; m = m->next)
+				tell_newcomers(fs, m);
+			pthread_mutex_lock(&md->lock);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += (next - now) / 1000;
 		ts.tv_nsec += ((next - now) % 1000) * 1000000;
@@ -169,6 +396,8 @@ static void *mediator(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&md->cond, &md->lock, &ts);
+		/* Pins are made without a kick: look for holders once a wait. */
+		md->recheck = true;
 	}
 	pthread_mutex_unlock(&md->lock);
 	ptab_thread_offline();
@@ -261,8 +490,10 @@ void rfs_mediate_kick(struct rfs *fs)
 	if (!md)
 		return;
 	pthread_mutex_lock(&md->lock);
-	if (md->parked)
+	if (md->parked) {
+		md->recheck = true;
 		pthread_cond_signal(&md->cond);
+	}
 	pthread_mutex_unlock(&md->lock);
 }
 
@@ -304,8 +535,6 @@ static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 	struct rfs_mediator *md = fs->med;
 
 	m->breaking = breaking;
-	m->parked_ms = now_ms();
-	m->deadline_ms = m->parked_ms + (int64_t)fs->pol.break_timeout * 1000;
 	count(&md->deferred);
 	/*
 	 * Before the list: once listed, the mediator may answer and free
@@ -320,7 +549,12 @@ static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 	pthread_mutex_unlock(&md->lock);
 }
 
-/* The offender, read now: it may be gone when the request ends. */
+/*
+ * The offender, read now: it may be gone when the request ends.  FUSE
+ * gives the calling thread's id; ident_read() finds its process (tgid),
+ * which the EDEADLK rule and the notices need.  NULL when FUSE gave no
+ * pid (a caller outside the daemon's pid namespace) or out of memory.
+ */
 static struct ident *offender(fuse_req_t req)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -332,6 +566,17 @@ static struct ident *offender(fuse_req_t req)
 		who = NULL;
 	}
 	return who;
+}
+
+/* m's deadline, for the mediator (monotonic) and the notices (real time). */
+static void set_deadline(struct rfs *fs, struct rfs_med *m)
+{
+	unsigned int t = fs->pol.break_timeout;
+
+	m->parked_ms = now_ms();
+	m->deadline_ms = m->parked_ms + (int64_t)t * 1000;
+	clock_gettime(CLOCK_REALTIME, &m->deadline_rt);
+	m->deadline_rt.tv_sec += t;
 }
 
 /*
@@ -367,6 +612,9 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 		rfs_med_swap_ends(m);
 	/* Pins are touched: never a plain perform, so the offender is due. */
 	m->who = offender(m->req);
+	/* Without it, EDEADLK could not be told from a wait for ourselves. */
+	if (!m->who && fuse_req_ctx(m->req)->pid > 0)
+		return fail(fs, m, -ENOMEM, "out of memory");
 	if (m->who && (m->who->flags & IDENT_TGID))
 		r.tgid = m->who->tgid;
 	v = pol_decide(&fs->pol, &r, &snap, &why);
@@ -390,18 +638,22 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 		return finish(fs, m, 0);
 	case POL_DO_DEFER:
 	case POL_DO_BREAK:
+		/*
+		 * The holders of the snapshot's session pins are told from
+		 * this same snapshot (DESIGN §6), before the request parks:
+		 * a release that comes at once finds it parked or about to
+		 * be (park() wakes the mediator, which looks again).
+		 */
+		set_deadline(fs, m);
+		if (tell(fs, m, m->snap.pins, m->snap.n, m->snap.n1) < 0)
+			return fail(fs, m, -ENOMEM, "out of memory");
 		h = keep(m);
 		if (!h)
 			return fail(fs, m, -ENOMEM, "out of memory");
 		rfs_med_record(fs, m, "defer", 0, -1, NULL, 0);
 		/*
-		 * Here the holders of m->snap's session pins are to be told
-		 * (DESIGN §6, the session channel of the next issue): from
-		 * this same snapshot, before the request is parked.
-		 */
-		/*
-		 * @h owns it all now; parked, it takes a new snapshot for
-		 * each attempt.
+		 * @h owns it all now (the holders told too); parked, it
+		 * takes a new snapshot for each attempt.
 		 */
 		rfs_med_snap_free(&m->snap);
 		h->snap.pins = NULL;
@@ -470,10 +722,13 @@ void rfs_mediate_status(struct rfs *fs, char *buf, size_t size)
 		snprintf(buf + n, size - (size_t)n,
 			 "refused=%" PRIu64 "\ndeferred=%" PRIu64
 			 "\nbroken=%" PRIu64 "\naudited=%" PRIu64
-			 "\ncopied=%" PRIu64 "\n",
+			 "\ncopied=%" PRIu64 "\nnotified=%" PRIu64
+			 "\nkilled=%" PRIu64 "\n",
 			 __atomic_load_n(&md->refused, __ATOMIC_RELAXED),
 			 __atomic_load_n(&md->deferred, __ATOMIC_RELAXED),
 			 __atomic_load_n(&md->broken, __ATOMIC_RELAXED),
 			 __atomic_load_n(&md->audited, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->copied, __ATOMIC_RELAXED));
+			 __atomic_load_n(&md->copied, __ATOMIC_RELAXED),
+			 __atomic_load_n(&md->notified, __ATOMIC_RELAXED),
+			 __atomic_load_n(&md->killed, __ATOMIC_RELAXED));
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "rdmafs.h"
+#include "core/holders.h"
 #include "core/pinset.h"
 #include "core/policy.h"
 
@@ -103,6 +104,14 @@ struct rfs_med {
 	int64_t parked_ms, deadline_ms;
 	bool breaking, interrupted;
 	struct ident *who; /* the offender, read when the request came */
+	/*
+	 * Session holders told of it, and their fates (DESIGN §6): set
+	 * when it parks, grown at wake-ups by holders who pinned since.
+	 */
+	struct holders holders;
+	struct timespec deadline_rt; /* the notices' deadline */
+	int failed; /* -errno: holders could not be tracked; refuse */
+	char why[64]; /* why killed holders were killed */
 };
 
 /* A request of @op on the stack: fill in its inode(s), range(s), args. */
@@ -162,7 +171,11 @@ void rfs_gate_leave(struct rfs *fs);
 void rfs_gate_lock_pin(struct rfs *fs);
 void rfs_gate_unlock_pin(struct rfs *fs);
 
-/* The status lines of the policy and counters. */
+/*
+ * The status lines of the policy and counters: refused, deferred,
+ * broken, audited, copied, notified (holders told, once per request
+ * and session), killed (holders killed by break_kill).
+ */
 void rfs_mediate_status(struct rfs *fs, char *buf, size_t size);
 
 #endif

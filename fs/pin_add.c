@@ -11,10 +11,15 @@
  * the file's lock only, record the file in the index (synced) and store
  * the file's whole persistent set in its backing xattr (synced:
  * pinstore_io.c); if storing fails, the pins are taken back out.
+ *
+ * A session pin (rfs_pins_add_session(), for session_hold.c) is made
+ * the same way up to the table, and goes no further: it is neither
+ * indexed nor stored, since it dies with its session.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -90,15 +95,15 @@ static int ranges_within(int fd, const struct rng *r, size_t n, uint64_t *size)
 	return 0;
 }
 
-/* Stabilises every range of @r (`all`: up to @size), at the caller's cost. */
-static int stab_ranges(fuse_req_t req, struct rfs_inode *in, struct stab *stab,
-		       const struct rng *r, size_t n, uint64_t size)
+/* Stabilises every range of @r (`all`: up to @size), at @uid's cost. */
+static int stab_ranges(struct rfs *fs, uid_t uid, struct rfs_inode *in,
+		       struct stab *stab, const struct rng *r, size_t n,
+		       uint64_t size)
 {
 	struct rfs_cred cred = { 0 };
 	size_t i;
-	/* Blocks a pin allocates are the caller's to pay for, as a write. */
-	int err =
-		rfs_space_enter(rfs_of(req), in, fuse_req_ctx(req)->uid, &cred);
+	/* Blocks a pin allocates are its owner's to pay for, as a write. */
+	int err = rfs_space_enter(fs, in, uid, &cred);
 
 	for (i = 0; i < n && !err; i++)
 		err = r[i].all ? stab_range(stab, 0, size)
@@ -131,17 +136,16 @@ static int verify_ranges(int fd, const struct rng *r, size_t n, uint64_t size)
  * race.
  */
 #define PIN_TRIES 3
-static int stab_gated(fuse_req_t req, struct rfs_inode *in, struct stab *stab,
-		      int fd, const struct rng *r, size_t n)
+static int stab_gated(struct rfs *fs, uid_t uid, struct rfs_inode *in,
+		      struct stab *stab, int fd, const struct rng *r, size_t n)
 {
-	struct rfs *fs = rfs_of(req);
 	uint64_t size;
 	int try, err;
 
 	for (try = 1; try < PIN_TRIES; try++) {
 		err = ranges_within(fd, r, n, &size);
 		if (!err)
-			err = stab_ranges(req, in, stab, r, n, size);
+			err = stab_ranges(fs, uid, in, stab, r, n, size);
 		/* EOPNOTSUPP: maybe shared again before its own check. */
 		if (err == -EOPNOTSUPP)
 			continue;
@@ -160,9 +164,104 @@ static int stab_gated(fuse_req_t req, struct rfs_inode *in, struct stab *stab,
 	gate_lock(fs);
 	err = ranges_within(fd, r, n, &size);
 	if (!err)
-		err = stab_ranges(req, in, stab, r, n, size);
+		err = stab_ranges(fs, uid, in, stab, r, n, size);
 	if (err)
 		gate_unlock(fs);
+	return err;
+}
+
+/* What persistent and session pins share: the file, made stable. */
+struct pin_op {
+	int fd; /* the backing file, read-write */
+	struct stab stab;
+	struct ptab_file *f; /* its entry, locked */
+	bool dropped; /* a deleted file's pins went: rfs_pins_changed() */
+	bool have_rel;
+	char rel[PATH_MAX];
+};
+
+/*
+ * Opens @in, stabilises @r for @uid and takes the layout gate and the
+ * file's entry: 0 with both held (pins may go in now), or -errno with
+ * nothing held or open.
+ */
+static int pin_begin(struct rfs *fs, struct rfs_inode *in, uid_t uid,
+		     const struct rng *r, size_t n, struct pin_op *op)
+{
+	int err;
+
+	op->f = NULL;
+	op->dropped = false;
+	op->fd = rfs_inode_open(fs, in, O_RDWR);
+	if (op->fd < 0)
+		return op->fd;
+	/* The file was just reached: its path is at hand now. */
+	op->have_rel = rfs_rel_path(fs, op->fd, op->rel, sizeof(op->rel)) == 0;
+	err = stab_begin(&op->stab, op->fd);
+	if (err)
+		goto out;
+	err = stab_gated(fs, uid, in, &op->stab, op->fd, r, n);
+	if (err)
+		goto out_stab;
+	/* The file's own entry: not one a deleted inode left (item 2). */
+	op->f = rfs_pins_entry(fs, in, &op->dropped);
+	if (op->f)
+		return 0;
+	err = -errno;
+	gate_unlock(fs);
+out_stab:
+	stab_end(&op->stab, true);
+out:
+	close(op->fd);
+	return err;
+}
+
+/*
+ * The pins are in (or not): published before the gate opens, so that a
+ * layout change from now on sees them (and waits for the file's lock).
+ */
+static void pin_publish(struct rfs *fs, struct pin_op *op)
+{
+	ptab_file_publish(op->f);
+	gate_unlock(fs);
+}
+
+/*
+ * A failed pin gives back the holes it allocated (DESIGN §11), with
+ * @give_back; not when a failed store may have left the new pin on disk,
+ * lest a pin come back over holes.
+ */
+static void pin_done(struct pin_op *op, bool give_back)
+{
+	stab_end(&op->stab, give_back);
+	close(op->fd);
+}
+
+int rfs_pins_add_session(struct rfs *fs, struct rfs_inode *in,
+			 const struct rng *r, struct pin *p, char *rel,
+			 size_t size)
+{
+	struct pin_op op;
+	int err;
+
+	if (in->type != S_IFREG || !p->holder || !p->sess || !p->hold)
+		return -EINVAL;
+	err = pin_begin(fs, in, p->owner, r, 1, &op);
+	if (err)
+		return err;
+	p->off = r->off;
+	p->len = r->len;
+	p->all = r->all;
+	p->since_ns = now_ns();
+	/* Never stored, never indexed: it dies with its session. */
+	err = ptab_pin_add(fs->pins, op.f, p, &p->id);
+	pin_publish(fs, &op);
+	ptab_file_unlock(fs->pins, op.f);
+	if (!err || op.dropped)
+		rfs_pins_changed(fs);
+	if (size)
+		snprintf(rel, size, "%s", op.have_rel ? op.rel : "");
+	pin_done(&op, err != 0);
 	return err;
 }
 
@@ -170,14 +269,13 @@ int rfs_pins_add(fuse_req_t req, struct rfs_inode *in, const struct rng *r,
 		 size_t n)
 {
 	struct rfs *fs = rfs_of(req);
+	uid_t uid = fuse_req_ctx(req)->uid;
 	struct pin *added;
 	uint64_t *ids;
 	size_t i, nadded = 0;
-	char rel[PATH_MAX];
-	struct ptab_file *f;
-	struct stab stab;
-	int fd, err;
-	bool have_rel, store_failed = false, dropped;
+	struct pin_op op;
+	int err;
+	bool store_failed = false;
 
 	if (in->type != S_IFREG || n == 0)
 		return -EINVAL;
@@ -187,87 +285,59 @@ int rfs_pins_add(fuse_req_t req, struct rfs_inode *in, const struct rng *r,
 		err = -ENOMEM;
 		goto out_free;
 	}
-	fd = rfs_inode_open(fs, in, O_RDWR);
-	if (fd < 0) {
-		err = fd;
+	err = pin_begin(fs, in, uid, r, n, &op);
+	if (err)
 		goto out_free;
-	}
-	/* The file was just reached by name: its path is at hand now. */
-	have_rel = rfs_rel_path(fs, fd, rel, sizeof(rel)) == 0;
-	err = stab_begin(&stab, fd);
-	if (err)
-		goto out;
-	err = stab_gated(req, in, &stab, fd, r, n);
-	if (err)
-		goto out_stab;
-	/* The file's own entry: not one a deleted inode left (item 2). */
-	f = rfs_pins_entry(fs, in, &dropped);
-	if (!f) {
-		err = -errno;
-		gate_unlock(fs);
-		goto out_stab;
-	}
 	for (i = 0; i < n; i++) {
 		struct pin p = {
 			.off = r[i].off,
 			.len = r[i].len,
 			.all = r[i].all,
-			.owner = fuse_req_ctx(req)->uid,
+			.owner = uid,
 			.holder = 0,
 			.since_ns = now_ns(),
 		};
 
-		if (has_same(ptab_file_pins(f), &p))
+		if (has_same(ptab_file_pins(op.f), &p))
 			continue; /* pinning twice is pinning once */
-		err = ptab_pin_add(fs->pins, f, &p, &ids[nadded]);
+		err = ptab_pin_add(fs->pins, op.f, &p, &ids[nadded]);
 		if (err)
 			break;
 		added[nadded++] = p;
 	}
 	/*
-	 * Published before the gate opens: a layout change from now on
-	 * sees the pins (and waits for the file's lock).  The rest (index,
-	 * store: synced, slow) needs only the file's lock; a failure there
-	 * takes the pins out again, which is safe.
+	 * The rest (index, store: synced, slow) needs only the file's
+	 * lock; a failure there takes the pins out again, which is safe.
 	 */
-	ptab_file_publish(f);
-	gate_unlock(fs);
+	pin_publish(fs, &op);
 	/*
 	 * Indexed (synced) before stored: after a crash the index may name
 	 * a file without pins, never miss a pinned one.
 	 */
 	if (!err && nadded && fs->pidx)
 		err = pidx_add(fs->pidx, in->dev, in->ino, in->handle,
-			       have_rel ? rel : NULL);
+			       op.have_rel ? op.rel : NULL);
 	if (!err && nadded) {
-		err = rfs_pins_store(fd, ptab_file_pins(f));
+		err = rfs_pins_store(op.fd, ptab_file_pins(op.f));
 		store_failed = err != 0;
 	}
 	if (err) {
 		for (i = 0; i < nadded; i++)
-			ptab_pin_remove_id(fs->pins, f, added[i].off, ids[i],
+			ptab_pin_remove_id(fs->pins, op.f, added[i].off, ids[i],
 					   NULL);
 		nadded = 0;
 		/* The value may be the new one: put the old one back. */
 		if (store_failed)
-			(void)rfs_pins_store(fd, ptab_file_pins(f));
+			(void)rfs_pins_store(op.fd, ptab_file_pins(op.f));
 	}
-	ptab_file_unlock(fs->pins, f);
-	if (nadded || dropped)
+	ptab_file_unlock(fs->pins, op.f);
+	if (nadded || op.dropped)
 		rfs_pins_changed(fs);
 
 	for (i = 0; i < nadded; i++)
-		rfs_record_pin(req, "pin", "setxattr", have_rel ? rel : NULL,
-			       &added[i]);
-out_stab:
-	/*
-	 * A failed pin gives back the holes it allocated (DESIGN §11),
-	 * unless a failed store may have left the new pin on disk: then
-	 * the blocks stay, lest a pin come back over holes.
-	 */
-	stab_end(&stab, err != 0 && !store_failed);
-out:
-	close(fd);
+		rfs_record_pin(req, "pin", "setxattr",
+			       op.have_rel ? op.rel : NULL, &added[i]);
+	pin_done(&op, err != 0 && !store_failed);
 out_free:
 	free(added);
 	free(ids);

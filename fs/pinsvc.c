@@ -19,6 +19,7 @@
 #include "ops.h"
 #include "pinstore_io.h"
 #include "pinsvc.h"
+#include "session.h"
 #include "core/audit.h"
 #include "core/identity.h"
 #include "core/pinindex.h"
@@ -122,11 +123,10 @@ int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size)
 	return 0;
 }
 
-void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
-		    const char *path, const struct pin *p)
+void rfs_record_pin_who(struct rfs *fs, const struct ident *who,
+			const char *event, const char *op, const char *path,
+			const struct pin *p, const char *reason)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct rfs *fs = rfs_of(req);
 	struct audit_pin ap = {
 		.off = p->off,
 		.len = p->len,
@@ -144,13 +144,25 @@ void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
 		.waited_ms = -1,
 		.pins = &ap,
 		.npins = 1,
+		.process = who,
+		.reason = reason,
 	};
+
+	audit_log(fs->audit, &ev);
+}
+
+void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
+		    const char *path, const struct pin *p)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct ident *id = malloc(sizeof(*id));
 
 	/* Read at request time: the process may be gone a moment later. */
-	if (id && ident_read(ctx->pid, ctx->uid, ctx->gid, id) >= -ESRCH)
-		ev.process = id;
-	audit_log(fs->audit, &ev);
+	if (id && ident_read(ctx->pid, ctx->uid, ctx->gid, id) < -ESRCH) {
+		free(id);
+		id = NULL;
+	}
+	rfs_record_pin_who(rfs_of(req), id, event, op, path, p, NULL);
 	free(id);
 }
 
@@ -171,7 +183,7 @@ void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name)
 	char dir[PATH_MAX], hint[PATH_MAX];
 	struct stat st;
 
-	if (!fs->pidx || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (!fs->pins || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) ||
 	    !ptab_has_overlap(fs->pins, st.st_dev, st.st_ino, 0, UINT64_MAX))
 		return;
@@ -180,13 +192,19 @@ void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name)
 	if (snprintf(hint, sizeof(hint), "%s%s%s", dir, *dir ? "/" : "",
 		     name) >= (int)sizeof(hint))
 		return;
-	pidx_add(fs->pidx, st.st_dev, st.st_ino, NULL, hint);
+	/* Session pins' files are not indexed: their holds keep the path. */
+	rfs_sess_renamed(fs, st.st_dev, st.st_ino, hint);
+	if (fs->pidx)
+		pidx_add(fs->pidx, st.st_dev, st.st_ino, NULL, hint);
 }
 
 struct collect_ctx {
 	struct audit_pin *out;
 	size_t max, n;
 	uint64_t off, len;
+	/* The session pins removed, for their holders (cap: the file's). */
+	struct pin *sp;
+	size_t nsp, capsp;
 };
 
 static void to_audit(const struct pin *p, struct audit_pin *a)
@@ -205,6 +223,8 @@ static int collect_one(const struct pin *p, void *arg)
 	if (c->n < c->max)
 		to_audit(p, &c->out[c->n]);
 	c->n++;
+	if (p->sess && c->nsp < c->capsp)
+		c->sp[c->nsp++] = *p;
 	return 0;
 }
 
@@ -220,9 +240,37 @@ static bool overlapping_pred(const struct pin *p, void *arg)
 	return true;
 }
 
-size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
-		       uint64_t off, uint64_t len, struct audit_pin *out,
-		       size_t max)
+/*
+ * Room for the session pins a removal from the locked @f may take: their
+ * holders are told after the file's lock is dropped (session.h's lock
+ * comes after it).  Without memory they are not told, and find out at
+ * their release (ENOENT).
+ */
+static void sess_room(struct collect_ctx *c, const struct ptab_file *f)
+{
+	size_t n = pset_count(ptab_file_pins(f));
+
+	c->sp = n ? malloc(n * sizeof(*c->sp)) : NULL;
+	c->capsp = c->sp ? n : 0;
+	if (n && !c->sp)
+		syslog(LOG_ERR,
+		       "out of memory: holders of revoked session pins are not told");
+}
+
+static void tell_holders(struct rfs *fs, struct collect_ctx *c,
+			 const struct proto_notice *what)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsp; i++)
+		rfs_sess_revoked(fs, &c->sp[i], what);
+	free(c->sp);
+	c->sp = NULL;
+}
+
+size_t rfs_pins_revoke_what(struct rfs *fs, dev_t dev, ino_t ino, int fd,
+			    uint64_t off, uint64_t len, struct audit_pin *out,
+			    size_t max, const struct proto_notice *what)
 {
 	struct collect_ctx c = {
 		.out = out, .max = max, .off = off, .len = len
@@ -233,6 +281,7 @@ size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 	f = rfs_pins_lock(fs, dev, ino);
 	if (!f)
 		return 0;
+	sess_room(&c, f);
 	ptab_pin_remove_if(fs->pins, f, overlapping_pred, &c);
 	if (c.n && fd >= 0) {
 		err = rfs_pins_store(fd, ptab_file_pins(f));
@@ -245,18 +294,31 @@ size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 	if (!err && fd >= 0 && pset_count(ptab_file_pins(f)) == 0 && fs->pidx)
 		pidx_del(fs->pidx, dev, ino);
 	ptab_file_unlock(fs->pins, f);
+	tell_holders(fs, &c, what);
 	if (c.n)
 		rfs_pins_changed(fs);
 	return c.n;
 }
 
+size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
+		       uint64_t off, uint64_t len, struct audit_pin *out,
+		       size_t max)
+{
+	return rfs_pins_revoke_what(fs, dev, ino, fd, off, len, out, max, NULL);
+}
+
 static bool every_pin(const struct pin *p, void *arg)
 {
+	struct collect_ctx *c = arg;
+
+	if (p->sess && c->nsp < c->capsp)
+		c->sp[c->nsp++] = *p;
 	return true;
 }
 
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino)
 {
+	struct collect_ctx c = { 0 };
 	struct ptab_file *f;
 
 	if (!fs->pins)
@@ -264,8 +326,10 @@ void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino)
 	f = ptab_get_or_create(fs->pins, dev, ino);
 	if (!f)
 		return;
-	ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
+	sess_room(&c, f);
+	ptab_pin_remove_if(fs->pins, f, every_pin, &c);
 	ptab_file_unlock(fs->pins, f);
+	tell_holders(fs, &c, NULL);
 	rfs_pins_changed(fs);
 	if (fs->pidx)
 		pidx_del(fs->pidx, dev, ino);

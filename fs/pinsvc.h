@@ -23,6 +23,8 @@
 
 struct ptab_file;
 struct audit_pin;
+struct ident;
+struct proto_notice;
 
 struct rfs_pin_hooks {
 	/* Pins went or a listing is out of date: parked requests may go on. */
@@ -52,6 +54,17 @@ void rfs_pins_stop(struct rfs *fs);
  */
 int rfs_pins_add(fuse_req_t req, struct rfs_inode *in, const struct rng *r,
 		 size_t n);
+/*
+ * Adds the session pin @p (owner, holder, sess and hold set by the
+ * caller, session_hold.c) of range @r to @in: stabilised and gated as
+ * rfs_pins_add() does, in the table, neither indexed nor stored.  Fills
+ * in @p's range, since_ns and id, and @rel (@size bytes) with the
+ * file's path ("" when not known).  Returns 0 or -errno (-EINVAL: @r
+ * beyond the file's end; -ENOSPC: a pin limit).
+ */
+int rfs_pins_add_session(struct rfs *fs, struct rfs_inode *in,
+			 const struct rng *r, struct pin *p, char *rel,
+			 size_t size);
 /*
  * Removes the caller's pin of exactly @r (root: anyone's) from (@dev,
  * @ino), or with @r NULL or `all` every pin of the caller (root: every
@@ -97,18 +110,31 @@ bool rfs_pins_any(struct rfs *fs);
 void rfs_pins_changed(struct rfs *fs);
 /* @name in directory @dfd was renamed there: keep the index's path. */
 void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name);
-/* The inode lost its last name: its pins go with it. */
+/*
+ * The inode lost its last name: its pins go with it (session pins'
+ * holders get a REVOKED notice).
+ */
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino);
 
 /* Records a pin change (DESIGN §5): syslog, and the JSON file if set. */
 void rfs_record_pin(fuse_req_t req, const char *event, const char *op,
 		    const char *path, const struct pin *p);
+/* The same for the process @who (NULL: none), with @reason (or NULL). */
+void rfs_record_pin_who(struct rfs *fs, const struct ident *who,
+			const char *event, const char *op, const char *path,
+			const struct pin *p, const char *reason);
 
 /*
  * Revokes (removes) those pins, whoever holds them, and stores what is
  * left through @fd (a descriptor of the file).  Returns how many went and
- * copies up to @max of them to @out.
+ * copies up to @max of them to @out.  The holder of each session pin
+ * revoked gets a REVOKED notice describing @what (rfs_sess_revoked();
+ * NULL: as for the file's last unlink).
  */
+size_t rfs_pins_revoke_what(struct rfs *fs, dev_t dev, ino_t ino, int fd,
+			    uint64_t off, uint64_t len, struct audit_pin *out,
+			    size_t max, const struct proto_notice *what);
+/* rfs_pins_revoke_what() with no operation described. */
 size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 		       uint64_t off, uint64_t len, struct audit_pin *out,
 		       size_t max);

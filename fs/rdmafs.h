@@ -217,6 +217,12 @@ int rfs_instance_lock(struct rfs *fs);
 void rfs_instance_note(struct rfs *fs);
 /* Drops both locks: the next daemon may start. */
 void rfs_instance_unlock(struct rfs *fs);
+/*
+ * The session socket's path, RUNDIR/MAJ:MIN.sock (session.h), into @path
+ * of @size bytes.  Returns 0, -ENOENT without a run directory (a user
+ * without $XDG_RUNTIME_DIR), -ENAMETOOLONG, or another -errno.
+ */
+int rfs_instance_sock_path(struct rfs *fs, char *path, size_t size);
 
 /* remount.c */
 /*

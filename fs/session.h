@@ -24,7 +24,21 @@
  * Session pins are ordinary pins of the pin table with holder = the
  * owner's pid, sess = the session's id and hold = the hold's id
  * (core/pinset.h), never stored on disk; every decision sees them with
- * the persistent ones.
+ * the persistent ones.  Hold ids are unique in the daemon's life, not
+ * only in their session.
+ *
+ * A REPLY's status: for any request, EPERM (the sender is not the
+ * session's owner: a child that inherited the descriptor), EPROTO (a
+ * malformed message, more than one descriptor, a descriptor with a
+ * RELEASE), EPROTONOSUPPORT (another version); a packet without a
+ * sequence number to answer ends the session.  HOLD: EBADF (no
+ * descriptor, or an O_PATH one), EACCES (not open for writing), EXDEV
+ * (not a file of this mount), EINVAL (not a regular file, the root, or
+ * a range past the file's end), ENOSPC (a pin limit), EIO (the mount's
+ * device unknown), ENOMEM, or what stabilising the range met.  RELEASE:
+ * ENOENT (no such hold in this session: released, revoked, or another
+ * session's).  A session not reading its replies (more than 80 packets
+ * queued) is ended; notices past 64 queued are dropped (logged).
  */
 #ifndef RDMAFS_SESSION_H
 #define RDMAFS_SESSION_H
@@ -32,10 +46,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rdmafs.h"
 #include "core/pinset.h"
 #include "core/proto_notice.h"
+
+struct pidx_item;
 
 /* A holder that a request met: told of it, and what became of it. */
 struct rfs_sess_holder {
@@ -102,5 +119,17 @@ void rfs_sess_revoked(struct rfs *fs, const struct pin *p,
 
 /* Sessions open now, and the session pins they hold (status). */
 void rfs_sess_counts(struct rfs *fs, uint64_t *sessions, uint64_t *pins);
+
+/* The file (@dev, @ino) of session pins is now at @rel: the listing's hint. */
+void rfs_sess_renamed(struct rfs *fs, uint64_t dev, uint64_t ino,
+		      const char *rel);
+
+/*
+ * The files session pins are on now, once each (inode, backing handle
+ * or NULL, path when held or NULL), for the listing: the pin index
+ * names only files with persistent pins.  Returns how many (free with
+ * pidx_free_items()) or -ENOMEM.
+ */
+ssize_t rfs_sess_files(struct rfs *fs, struct pidx_item **out);
 
 #endif

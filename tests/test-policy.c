@@ -222,6 +222,162 @@ START_TEST(test_deadlock)
 }
 END_TEST
 
+/* Every action's name and verdict, copy included (reflink only). */
+static const struct {
+	const char *name;
+	enum pol_verdict v;
+} all_acts[] = {
+	{ "refuse", POL_DO_REFUSE }, { "defer", POL_DO_DEFER },
+	{ "break", POL_DO_BREAK },   { "audit", POL_DO_AUDIT },
+	{ "copy", POL_DO_COPY },
+};
+
+/* A session pin of session @sess, hold @hold, held by @tgid of @uid. */
+static struct pin session_pin(uint64_t off, uint32_t uid, int32_t tgid,
+			      uint64_t sess, uint64_t hold)
+{
+	return (struct pin){ .off = off,
+			     .len = 4096,
+			     .owner = uid,
+			     .holder = tgid,
+			     .sess = sess,
+			     .hold = hold };
+}
+
+/*
+ * EDEADLK whatever else the snapshot holds: persistent pins of others
+ * and of the caller, other processes' session pins, before or after the
+ * caller's own, under every action of every class; a persistent pin of
+ * the caller's own uid never makes the unlink rule win over it.
+ */
+START_TEST(test_deadlock_among_others)
+{
+	struct pin pins[5];
+	struct pol_snap s = { .pins = pins, .n = 5 };
+	const char *why;
+	struct pol p;
+	size_t a, at;
+	int c;
+
+	for (c = 0; c < POL_NCLASSES; c++) {
+		for (a = 0; a < sizeof(all_acts) / sizeof(all_acts[0]); a++) {
+			pol_default(&p);
+			if (pol_set(&p, c, all_acts[a].name) < 0)
+				continue; /* copy: reflink only */
+			for (at = 0; at < 5; at++) {
+				pins[0] = (struct pin){ .off = 0,
+							.len = 1,
+							.owner = OTHER };
+				pins[1] = (struct pin){ .off = 1,
+							.len = 1,
+							.owner = ME };
+				pins[2] = session_pin(2, OTHER, 777, 1, 1);
+				pins[3] = session_pin(3, ME, 778, 2, 1);
+				pins[4] = session_pin(4, OTHER, 779, 3, 5);
+				/* The caller's own, at every place. */
+				pins[at] = session_pin(at, ME, MY_TGID, 9, 2);
+				why = NULL;
+				ck_assert_int_eq(
+					decide(&p, c, ME, MY_TGID, &s, &why),
+					POL_DO_DEADLOCK);
+				ck_assert_str_eq(
+					why, "the caller holds the pin itself");
+				/* Even under root's uid or another's. */
+				ck_assert_int_eq(
+					decide(&p, c, 0, MY_TGID, &s, NULL),
+					POL_DO_DEADLOCK);
+				ck_assert_int_eq(
+					decide(&p, c, OTHER, MY_TGID, &s, NULL),
+					POL_DO_DEADLOCK);
+			}
+			/* Only the caller's own uid's persistent pins left. */
+			pins[0] =
+				(struct pin){ .off = 0, .len = 1, .owner = ME };
+			pins[1] = session_pin(1, ME, MY_TGID, 9, 2);
+			s.n = 2;
+			ck_assert_int_eq(decide(&p, c, ME, MY_TGID, &s, NULL),
+					 POL_DO_DEADLOCK);
+			s.n = 5;
+		}
+	}
+}
+END_TEST
+
+/*
+ * Other processes' session pins leave the action as configured: the
+ * mediation notifies their holders exactly for defer and break (parked
+ * verdicts), refuses or records for the rest, with no reason of the
+ * policy's own.
+ */
+START_TEST(test_session_pins_per_action)
+{
+	struct pin pins[3];
+	struct pol_snap s = { .pins = pins, .n = 3 };
+	const char *why;
+	struct pol p;
+	size_t a;
+	int c;
+
+	pins[0] = session_pin(0, OTHER, 777, 1, 1);
+	pins[1] = session_pin(4096, ME, 778, 2, 7); /* the caller's uid */
+	pins[2] = (struct pin){ .off = 8192, .len = 4096, .owner = ME };
+	for (c = 0; c < POL_NCLASSES; c++) {
+		for (a = 0; a < sizeof(all_acts) / sizeof(all_acts[0]); a++) {
+			pol_default(&p);
+			if (pol_set(&p, c, all_acts[a].name) < 0)
+				continue;
+			why = "x";
+			ck_assert_int_eq(decide(&p, c, ME, MY_TGID, &s, &why),
+					 all_acts[a].v);
+			ck_assert_ptr_null(why);
+			/* A requester whose tgid is not known: the same. */
+			ck_assert_int_eq(decide(&p, c, ME, 0, &s, &why),
+					 all_acts[a].v);
+		}
+	}
+}
+END_TEST
+
+/*
+ * The unlink rule (persistent pins all the caller's own: refused, never
+ * parked) is unchanged by session pins: only the caller's persistent
+ * pins on the file refuse; any session pin of another process, even of
+ * the caller's uid, is someone to tell, so the unlink parks.
+ */
+START_TEST(test_unlink_rule_with_sessions)
+{
+	static const char *const parked[] = { "defer", "break" };
+	struct pin pins[3];
+	struct pol_snap s = { .pins = pins, .n = 2 };
+	const char *why;
+	struct pol p;
+	size_t a;
+
+	for (a = 0; a < 2; a++) {
+		pol_default(&p);
+		ck_assert_int_eq(pol_set(&p, POL_UNLINK, parked[a]), 0);
+		pins[0] = (struct pin){ .off = 0, .len = 1, .owner = ME };
+		pins[1] = (struct pin){ .all = true, .owner = ME };
+		s.n = 2;
+		ck_assert_int_eq(decide(&p, POL_UNLINK, ME, MY_TGID, &s, &why),
+				 POL_DO_REFUSE);
+		ck_assert_str_eq(why,
+				 "only the caller's own pins: unpin first");
+		pins[2] = session_pin(0, ME, 778, 3, 1);
+		s.n = 3;
+		ck_assert_int_eq(decide(&p, POL_UNLINK, ME, MY_TGID, &s, &why),
+				 a ? POL_DO_BREAK : POL_DO_DEFER);
+		ck_assert_ptr_null(why);
+		/* Other classes park under the caller's own pins anyway. */
+		s.n = 2;
+		ck_assert_int_eq(pol_set(&p, POL_TRUNCATE, parked[a]), 0);
+		ck_assert_int_eq(
+			decide(&p, POL_TRUNCATE, ME, MY_TGID, &s, &why),
+			a ? POL_DO_BREAK : POL_DO_DEFER);
+	}
+}
+END_TEST
+
 /* A big snapshot is judged whole: the deciding pin may be the last. */
 START_TEST(test_large_snapshot)
 {
@@ -355,6 +511,9 @@ int main(void)
 	tcase_add_test(tc, test_own_pins);
 	tcase_add_test(tc, test_own_pins_mixed);
 	tcase_add_test(tc, test_deadlock);
+	tcase_add_test(tc, test_deadlock_among_others);
+	tcase_add_test(tc, test_session_pins_per_action);
+	tcase_add_test(tc, test_unlink_rule_with_sessions);
 	tcase_add_test(tc, test_large_snapshot);
 	tcase_add_test(tc, test_base);
 	tcase_add_test(tc, test_text);

@@ -33,10 +33,11 @@ enum {
 	CTL_OPT_JSON = 1 << 0,
 	CTL_OPT_FOLLOW = 1 << 1,
 	CTL_OPT_NEW = 1 << 2,
+	CTL_OPT_RELEASE = 1 << 3, /* --release-on-break */
 };
 
 struct ctl_args {
-	bool json, follow, new_only;
+	bool json, follow, new_only, release_on_break;
 	char **pos; /* the positional arguments */
 	int npos;
 };
@@ -72,5 +73,6 @@ int ctl_cmd_status(const struct subcommand *cmd, int argc, char **argv);
 int ctl_cmd_pin(const struct subcommand *cmd, int argc, char **argv);
 int ctl_cmd_unpin(const struct subcommand *cmd, int argc, char **argv);
 int ctl_cmd_events(const struct subcommand *cmd, int argc, char **argv);
+int ctl_cmd_hold(const struct subcommand *cmd, int argc, char **argv);
 
 #endif

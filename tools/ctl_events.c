@@ -43,11 +43,25 @@ struct ev_pin {
 	struct num owner, holder;
 };
 
+/* A holder a request met (DESIGN §6), in one of the HOLDER_GROUPS. */
+struct ev_holder {
+	struct num pid;
+	struct str comm, why;
+};
+
+/* The groups of the trail's "holders" member, in its order. */
+static const char *const holder_groups[] = { "told", "released", "holding",
+					     "killed", "revoked" };
+#define HOLDER_GROUPS (sizeof(holder_groups) / sizeof(holder_groups[0]))
+
 struct event {
 	struct str time, event, op, path, errname, reason;
 	struct num offset, length, waited_ms;
 	struct ev_pin *pins;
 	size_t npins;
+	bool has_holders;
+	struct ev_holder *holders[HOLDER_GROUPS];
+	size_t nholders[HOLDER_GROUPS];
 	bool has_process;
 	struct num pid, tgid, uid, gid;
 	struct str comm, exe, cmdline;
@@ -129,6 +143,65 @@ static int get_pins(json_object *o, struct event *ev, struct why *w)
 	return 0;
 }
 
+/* One group of "holders": an array of {pid, comm, why}. */
+static int get_holder_group(json_object *h, size_t g, struct event *ev,
+			    struct why *w)
+{
+	json_object *a, *p;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(h, holder_groups[g], &a) || !a)
+		return 0;
+	if (!json_object_is_type(a, json_type_array))
+		return bad(w, holder_groups[g], "an array");
+	n = json_object_array_length(a);
+	if (!n)
+		return 0;
+	ev->holders[g] = calloc(n, sizeof(*ev->holders[g]));
+	if (!ev->holders[g]) {
+		snprintf(w->msg, sizeof(w->msg), "out of memory");
+		return -1;
+	}
+	ev->nholders[g] = n;
+	for (i = 0; i < n; i++) {
+		struct ev_holder *e = &ev->holders[g][i];
+
+		p = json_object_array_get_idx(a, i);
+		if (!p || !json_object_is_type(p, json_type_object))
+			return bad(w, holder_groups[g], "an array of objects");
+		if (get_num(p, "pid", &e->pid, w) ||
+		    get_str(p, "comm", &e->comm, w) ||
+		    get_str(p, "why", &e->why, w))
+			return -1;
+	}
+	return 0;
+}
+
+static int get_holders(json_object *o, struct event *ev, struct why *w)
+{
+	json_object *h;
+	size_t g;
+
+	if (!json_object_object_get_ex(o, "holders", &h) || !h)
+		return 0;
+	if (!json_object_is_type(h, json_type_object))
+		return bad(w, "holders", "an object");
+	ev->has_holders = true;
+	for (g = 0; g < HOLDER_GROUPS; g++)
+		if (get_holder_group(h, g, ev, w))
+			return -1;
+	return 0;
+}
+
+static void free_event(struct event *ev)
+{
+	size_t g;
+
+	free(ev->pins);
+	for (g = 0; g < HOLDER_GROUPS; g++)
+		free(ev->holders[g]);
+}
+
 static int get_process(json_object *o, struct event *ev, struct why *w)
 {
 	json_object *p;
@@ -164,7 +237,8 @@ static int get_event(json_object *o, struct event *ev, struct why *w)
 	    get_num(o, "length", &ev->length, w) ||
 	    get_str(o, "errno", &ev->errname, w) ||
 	    get_num(o, "waited_ms", &ev->waited_ms, w) || get_pins(o, ev, w) ||
-	    get_process(o, ev, w) || get_str(o, "reason", &ev->reason, w))
+	    get_process(o, ev, w) || get_holders(o, ev, w) ||
+	    get_str(o, "reason", &ev->reason, w))
 		return -1;
 	if (!ev->time.s || !ev->event.s) {
 		snprintf(w->msg, sizeof(w->msg), "no \"%s\" member",
@@ -219,6 +293,30 @@ static void num_cell(const struct num *n, int w)
 		printf("%*s  ", w, "-");
 }
 
+/* After the path: "  killed: PID(COMM) ..." for each group with holders. */
+static void print_holders(const struct event *ev)
+{
+	size_t g, i;
+
+	for (g = 0; g < HOLDER_GROUPS; g++) {
+		if (!ev->nholders[g])
+			continue;
+		printf("  %s:", holder_groups[g]);
+		for (i = 0; i < ev->nholders[g]; i++) {
+			const struct ev_holder *e = &ev->holders[g][i];
+
+			if (e->pid.has)
+				printf(" %" PRIu64, e->pid.v);
+			else
+				printf(" -");
+			putchar('(');
+			if (e->comm.s)
+				out_cell(e->comm.s, e->comm.n, 0);
+			putchar(')');
+		}
+	}
+}
+
 static void print_row(const struct event *ev)
 {
 	char range[48];
@@ -244,6 +342,7 @@ static void print_row(const struct event *ev)
 		out_cell(ev->path.s, ev->path.n, 0);
 	else
 		putchar('-');
+	print_holders(ev);
 	if (ev->reason.s) {
 		printf("  reason: ");
 		out_cell(ev->reason.s, ev->reason.n, 0);
@@ -270,6 +369,35 @@ static void json_num(const char *key, const struct num *n)
 		printf("\"%s\":%" PRIu64, key, n->v);
 	else
 		printf("\"%s\":null", key);
+}
+
+/* ,"holders":null, or every group with {pid, comm, why} for each. */
+static void print_json_holders(const struct event *ev)
+{
+	size_t g, i;
+
+	printf(",\"holders\":");
+	if (!ev->has_holders) {
+		printf("null");
+		return;
+	}
+	putchar('{');
+	for (g = 0; g < HOLDER_GROUPS; g++) {
+		printf("%s\"%s\":[", g ? "," : "", holder_groups[g]);
+		for (i = 0; i < ev->nholders[g]; i++) {
+			const struct ev_holder *e = &ev->holders[g][i];
+
+			printf("%s{", i ? "," : "");
+			json_num("pid", &e->pid);
+			putchar(',');
+			json_str("comm", &e->comm);
+			putchar(',');
+			json_str("why", &e->why);
+			putchar('}');
+		}
+		putchar(']');
+	}
+	putchar('}');
 }
 
 /*
@@ -327,6 +455,7 @@ static void print_json(const struct event *ev)
 	} else {
 		printf("null");
 	}
+	print_json_holders(ev);
 	putchar(',');
 	json_str("reason", &ev->reason);
 	printf(",\"truncated\":%s}\n", ev->truncated ? "true" : "false");
@@ -388,7 +517,7 @@ static int one_line(json_tokener *tok, char *line, size_t len, bool json,
 		print_row(&ev);
 	ret = 1;
 out_put:
-	free(ev.pins);
+	free_event(&ev);
 	json_object_put(o);
 	return ret;
 }

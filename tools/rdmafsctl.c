@@ -82,6 +82,7 @@ int ctl_parse_args(const struct subcommand *cmd, int argc, char **argv,
 		{ "json", no_argument, NULL, 'j' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "new", no_argument, NULL, 'n' },
+		{ "release-on-break", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -109,6 +110,11 @@ int ctl_parse_args(const struct subcommand *cmd, int argc, char **argv,
 			if (!(accept & CTL_OPT_NEW))
 				goto bad;
 			args->new_only = true;
+			break;
+		case 'r':
+			if (!(accept & CTL_OPT_RELEASE))
+				goto bad;
+			args->release_on_break = true;
 			break;
 		case 'h':
 			subcommand_usage(stdout, cmd);
@@ -185,6 +191,23 @@ static const struct subcommand subcommands[] = {
 			"pin).  It goes through the mount root, never through FILE,\n"
 			"so it releases an operation waiting on FILE at once.\n\n"
 			"  -h, --help   show this help\n",
+	},
+	{
+		.name = "hold",
+		.fn = ctl_cmd_hold,
+		.synopsis = "[--release-on-break] FILE RANGE",
+		.summary = "Hold a session pin of a file while it runs",
+		.help = "RANGE is OFFSET+LENGTH or all, as for pin.  The pin is\n"
+			"held by this process: it ends when the command ends, in\n"
+			"any way.  Prints 'holding FILE RANGE hold=ID pid=PID',\n"
+			"then one line per notice (an operation that wants the\n"
+			"range: 'notice hold=ID op=OP range=RANGE pid=PID uid=UID\n"
+			"deadline=TIME comm=COMM').  SIGINT, SIGTERM or SIGHUP\n"
+			"release it ('released hold=ID') and exit 0.  A revoked\n"
+			"hold or a lost daemon exits 1.\n\n"
+			"      --release-on-break  release at the first notice and\n"
+			"                          exit 0\n"
+			"  -h, --help              show this help\n",
 	},
 	{
 		.name = "events",

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -85,5 +86,42 @@ int rcl_pins_export(struct proto_pins *in, struct rdmafs_pin **pins,
 
 /* An xattr getter for proto_read_value() on a descriptor (ctx: int *). */
 ssize_t rcl_fgetxattr(void *ctx, const char *name, void *buf, size_t size);
+
+/*
+ * A session (session.c opens it, session_io.c talks over it).  Several
+ * threads may use one: requests (HOLD, RELEASE) are tagged with a
+ * sequence number and may be in flight together, so that a release
+ * never waits behind a slow hold.  Whoever waits for a reply reads the
+ * socket for everyone (one reader at a time, the others wait on @cond)
+ * and queues the notices it meets; rdmafs_session_next_notice() reads
+ * the socket itself only while no request is in flight.  The descriptor
+ * the application polls is an epoll set of the socket and an eventfd
+ * that is readable while the queue is not empty, so it polls readable
+ * exactly when a notice waits, wherever it is.
+ */
+#define RCL_SESS_QUEUE 256 /* notices kept; past it the oldest are dropped */
+
+struct rcl_wait; /* a request waiting for its reply (session_io.c) */
+
+struct rdmafs_session {
+	pthread_mutex_t lock; /* everything below that changes */
+	pthread_cond_t cond; /* a reply arrived, or the reader left */
+	int sock; /* the channel: AF_UNIX SOCK_SEQPACKET */
+	int epfd; /* what rdmafs_session_fd() gives: sock + evfd */
+	int evfd; /* eventfd, non-zero while notices are queued */
+	pid_t owner; /* the process that opened it (fork: not a child) */
+	dev_t dev; /* st_dev of the mount's files */
+	uint64_t id; /* from HELLO */
+	uint32_t break_timeout;
+	uint64_t seq; /* the last sequence number sent */
+	struct rcl_wait *waiting; /* requests in flight */
+	bool reading; /* a waiter reads the socket for all */
+	bool signalled; /* evfd is non-zero */
+	int lost; /* 0 live; 1 ended, LOST queued; 2 LOST delivered */
+	unsigned int bad; /* malformed packets not yet reported */
+	uint64_t dropped; /* notices lost to a full queue */
+	struct rdmafs_notice queue[RCL_SESS_QUEUE]; /* a ring */
+	unsigned int head, len;
+};
 
 #endif

@@ -16,7 +16,8 @@ static const struct {
 	{ ETXTBSY, "a pinned range is in the way" },
 	{ ENOSPC, "over a pin limit of the mount, or no room to stabilise "
 		  "or store the pins" },
-	{ EPERM, "the pin is another user's" },
+	{ EPERM, "the pin is another user's, or the session is another "
+		 "process's (a forked child cannot use it)" },
 	{ ENODATA, "no such pin" },
 	/* one number on Linux: sessions answer it when the daemon has none */
 	{ ENOTSUP, "not on an rdmafs mount, or not offered by its daemon" },
@@ -28,7 +29,14 @@ static const struct {
 	{ EAGAIN, "the pins kept changing while they were read; try again" },
 	{ EIO, "the daemon's answer was malformed, or an I/O error" },
 	{ EACCES, "no write permission on the file (read permission to list "
-		  "its pins)" },
+		  "its pins), or a descriptor not open for writing" },
+	{ ENOTCONN, "the session ended: the daemon went away, and every "
+		    "hold of the session with it" },
+	{ EXDEV, "the descriptor is on another rdmafs mount than the "
+		 "session's" },
+	{ EBADF, "not a descriptor of a file in the mount (or opened "
+		 "O_PATH)" },
+	{ EPROTO, "the daemon's session channel sent something malformed" },
 };
 
 RDMAFS_EXPORT const char *rdmafs_strerror(int err)

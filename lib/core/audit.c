@@ -41,18 +41,20 @@ struct limits {
 	size_t str_max; /* event, op, path, comm, exe */
 	size_t cmdline_max;
 	size_t npins_max;
+	size_t nholders_max; /* per group */
 };
 
 /*
  * Tried in order until the event fits.  The last level bounds a JSON
- * line to about 6 KiB and a text line to about 4 KiB (every byte escaped
- * to six resp. four), under both AUDIT_LINE_MAX and AUDIT_TEXT_MAX.
+ * line to about 9 KiB and a text line to about 6 KiB (every byte escaped
+ * to six resp. four; two holders per group, each with a why), under both
+ * AUDIT_LINE_MAX and AUDIT_TEXT_MAX.
  */
 static const struct limits levels[] = {
-	{ SIZE_MAX, SIZE_MAX, SIZE_MAX },
-	{ SIZE_MAX, 256, SIZE_MAX },
-	{ 1024, 256, 64 },
-	{ 128, 64, 8 },
+	{ SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX },
+	{ SIZE_MAX, 256, SIZE_MAX, SIZE_MAX },
+	{ 1024, 256, 64, 64 },
+	{ 128, 64, 8, 2 },
 };
 
 struct out {
@@ -247,6 +249,92 @@ static bool ident_cut(const struct ident *id)
 	return id->flags & (IDENT_EXE_TRUNC | IDENT_CMDLINE_TRUNC);
 }
 
+/* The holders' groups, in their order in both formats. */
+static const char *const groups[AUDIT_NFATES] = {
+	[AUDIT_HOLDER_WAITING] = "told",
+	[AUDIT_HOLDER_RELEASED] = "released",
+	[AUDIT_HOLDER_HOLDING] = "holding",
+	[AUDIT_HOLDER_KILLED] = "killed",
+	[AUDIT_HOLDER_REVOKED] = "revoked",
+};
+
+/* Whether @h is listed in group @g ("told" is group WAITING's slot). */
+static bool in_group(const struct audit_holder *h, int g)
+{
+	return g == AUDIT_HOLDER_WAITING ? h->told : (int)h->fate == g;
+}
+
+/* A comm is at most 15 bytes and NUL-terminated, or not trusted. */
+static const char *holder_comm(const struct audit_holder *h)
+{
+	return h->comm[0] && memchr(h->comm, '\0', sizeof(h->comm)) ? h->comm
+								    : NULL;
+}
+
+static void json_holders(struct out *o, const struct audit_event *ev)
+{
+	size_t i, k, max = o->lim->nholders_max;
+	int g;
+
+	puts_(o, ",\"holders\":{");
+	for (g = 0; g < AUDIT_NFATES; g++) {
+		putf(o, "%s\"%s\":[", g ? "," : "", groups[g]);
+		for (i = k = 0; i < ev->nholders; i++) {
+			const struct audit_holder *h = &ev->holders[i];
+
+			if (!in_group(h, g))
+				continue;
+			if (k++ == max) {
+				o->cut = true;
+				break;
+			}
+			putf(o, "%s{\"pid\":%" PRId32 ",\"comm\":",
+			     k > 1 ? "," : "", h->pid);
+			json_field(o, holder_comm(h), true, o->lim->str_max);
+			if (g == AUDIT_HOLDER_KILLED) {
+				puts_(o, ",\"why\":");
+				json_field(o, h->why, true, o->lim->str_max);
+			}
+			putc_(o, '}');
+		}
+		putc_(o, ']');
+	}
+	putc_(o, '}');
+}
+
+static void text_holders(struct out *o, const struct audit_event *ev)
+{
+	size_t i, k, max = o->lim->nholders_max;
+	int g;
+
+	for (g = 0; g < AUDIT_NFATES; g++) {
+		for (i = k = 0; i < ev->nholders; i++) {
+			const struct audit_holder *h = &ev->holders[i];
+
+			if (!in_group(h, g))
+				continue;
+			if (k++ == max) {
+				o->cut = true;
+				puts_(o, ",...");
+				break;
+			}
+			if (k == 1)
+				putf(o, " %s=", groups[g]);
+			else
+				putc_(o, ',');
+			putf(o, "%" PRId32 "(comm=", h->pid);
+			text_field(o, holder_comm(h), true, o->lim->str_max,
+				   false);
+			if (g == AUDIT_HOLDER_KILLED) {
+				puts_(o, ",why=");
+				text_field(o, h->why, true, o->lim->str_max,
+					   false);
+			}
+			putc_(o, ')');
+		}
+	}
+}
+
 static int format_json(const struct audit_event *ev, char *buf, size_t size,
 		       const struct limits *lim)
 {
@@ -320,6 +408,8 @@ static int format_json(const struct audit_event *ev, char *buf, size_t size,
 	} else {
 		puts_(&o, "null");
 	}
+	if (ev->nholders)
+		json_holders(&o, ev);
 	if (ev->reason) {
 		puts_(&o, ",\"reason\":");
 		json_field(&o, ev->reason, true, lim->str_max);
@@ -373,6 +463,7 @@ static int format_text(const struct audit_event *ev, char *buf, size_t size,
 	}
 	if (n < ev->npins)
 		putf(&o, "%s...(%zu more)", n ? "," : " pins=", ev->npins - n);
+	text_holders(&o, ev);
 	if (ev->reason) {
 		puts_(&o, " reason=");
 		text_field(&o, ev->reason, true, lim->str_max, false);

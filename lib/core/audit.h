@@ -17,7 +17,10 @@
  *   out; unreadable process fields show `?`.  Values are escaped as in
  *   /proc/mounts: space, backslash, control bytes and bytes that are not
  *   UTF-8 become `\ooo` (octal), so a name cannot forge a field or a line.
- *   A reason comes as ` reason=...` after the pins, escaped the same way.
+ *   A reason comes as ` reason=...` after the pins, escaped the same way,
+ *   and holders before it as ` told=PID(comm=C),...`, then ` released=`,
+ *   ` holding=`, ` killed=PID(comm=C,why=W)` and ` revoked=` the same way
+ *   (each only when not empty).
  *   cmdline is last and runs to the end of the line, its spaces kept.
  *   Priority: warning for refuse, timeout, break and audit (a layout
  *   change met a pin), info for everything else.
@@ -42,6 +45,22 @@
  *                [] when there are none
  *     process    {"pid", "tgid", "uid", "gid", "comm", "exe", "cmdline"},
  *                or null; members that could not be read are null
+ *
+ *   and, only when the request met live holders (DESIGN §6: session
+ *   pins' holders told of it, killed or revoked by its break), a member
+ *   after process:
+ *
+ *     holders    {"told": [...], "released": [...], "holding": [...],
+ *                "killed": [...], "revoked": [...]}, always all five
+ *                arrays (possibly []), each of {"pid": N, "comm": "x" or
+ *                null when unknown}, and in "killed" also "why": "...".
+ *                told: every holder that got a notice; released: those
+ *                that released in time; holding: those still holding
+ *                when the request ended otherwise (timeout: pins kept);
+ *                killed: by break_kill; revoked: not killed, whose pins
+ *                the break revoked.  A holder is in told and in at most
+ *                one other (one met only at the break may be in killed
+ *                or revoked without told).
  *
  *   and, only for a refusal of a request whose effect on pins could not
  *   be told (DESIGN §11: out of descriptors or memory, an unreadable pin
@@ -88,6 +107,31 @@ enum audit_range {
 	AUDIT_RANGE_ALL, /* the whole file, whatever its size; both ignored */
 };
 
+/*
+ * What became of a live holder (DESIGN §6) that a request met, as its
+ * record says: every told holder is listed under "told", and under one
+ * of the others once its fate is known.
+ */
+enum audit_fate {
+	AUDIT_HOLDER_WAITING = 0, /* told; nothing more yet (a "defer") */
+	AUDIT_HOLDER_RELEASED, /* released before the end */
+	AUDIT_HOLDER_HOLDING, /* still held at the end: its pins were kept */
+	AUDIT_HOLDER_KILLED, /* SIGKILLed by break_kill; @why says why */
+	AUDIT_HOLDER_REVOKED, /* not killed; its pins revoked by the break */
+	AUDIT_NFATES
+};
+
+/* One live holder an event met (a session's owner). */
+struct audit_holder {
+	uint64_t sess; /* the daemon's session id: not recorded */
+	int32_t pid;
+	uint32_t uid; /* not recorded */
+	char comm[16]; /* NUL-terminated; empty: not known */
+	bool told; /* a notice was sent to it */
+	enum audit_fate fate;
+	const char *why; /* KILLED: why, in words; else ignored */
+};
+
 /* One pin an event met (or made, or removed). */
 struct audit_pin {
 	uint64_t off;
@@ -116,6 +160,8 @@ struct audit_event {
 	size_t npins;
 	const struct ident *process; /* NULL: none (e.g. the daemon) */
 	const char *reason; /* NULL: none; see above */
+	const struct audit_holder *holders; /* NULL: none */
+	size_t nholders;
 };
 
 /* Flags for audit_open(). */

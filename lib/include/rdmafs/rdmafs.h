@@ -181,12 +181,34 @@ void rdmafs_status_free(struct rdmafs_status *status);
 
 /*
  * Sessions (DESIGN §6): pins held by a live process, which end when the
- * holder releases them, closes the session or dies, and whose holders
- * are told (a notice) when an operation wants their range, so that they
- * can quiesce their RDMA and release in time.
+ * holder releases them, closes the session or dies in any way (exit,
+ * crash, kill -9), and whose holders are told (a notice) when an
+ * operation wants their range, so that they can quiesce their RDMA and
+ * release in time.  The protocol underneath is doc/session.md.
  *
- * rdmafs_session_open() returns -EOPNOTSUPP while the mount's daemon
- * offers no session channel (before rdmafs 0.2).
+ * A session belongs to the process that opened it: its holds end when
+ * that process exits, even if a child still has its descriptor, and in a
+ * child (fork) the calls that talk to the daemon return -EPERM.  Threads
+ * may share it: one may poll and read notices while others hold and
+ * release.  The daemon makes one hold at a time per session, and serves
+ * a release sent meanwhile after it: a program that must be able to
+ * release at once while it makes large (slow) holds makes those in a
+ * second session.
+ *
+ * Errors of the session calls, besides those at the top:
+ *   -EOPNOTSUPP  the mount's daemon offers no session channel (before
+ *                rdmafs 0.2, or it could not start it);
+ *   -EXDEV       open: the socket's daemon serves another mount; hold:
+ *                @fd is on another rdmafs mount;
+ *   -EPERM       open: the socket is neither root's nor the caller's;
+ *                the calls of a process that did not open the session;
+ *   -EBADF       hold: @fd is not open, or open with O_PATH;
+ *   -EACCES      hold: @fd is not open for writing;
+ *   -ENOENT      release: no such hold (never made, released, revoked);
+ *   -ENOTCONN    the session has ended (the daemon went away): every
+ *                hold is gone; close it (and open another);
+ *   -EPROTO      the daemon sent something malformed;
+ *   -ETIMEDOUT   open: the daemon did not greet within 5 seconds.
  */
 struct rdmafs_session;
 
@@ -197,7 +219,7 @@ struct rdmafs_notice {
 	rdmafs_hold_t hold; /* the hold whose range is wanted */
 	enum rdmafs_class op; /* what wants it */
 	struct rdmafs_range range; /* the range the operation wants */
-	pid_t pid; /* the process that asked (the breaker) */
+	pid_t pid; /* the process that asked (the breaker); 0: unknown */
 	uid_t uid;
 	char comm[16]; /* its command name, NUL-terminated */
 	/* When the daemon gives up waiting (CLOCK_REALTIME). */
@@ -205,7 +227,8 @@ struct rdmafs_notice {
 	long deadline_nsec;
 	/*
 	 * RDMAFS_NOTICE_LOST: the daemon went away; every hold of the
-	 * session has ended (the other fields are 0).
+	 * session has ended (the other fields are 0).  It comes once; the
+	 * calls return -ENOTCONN after it.
 	 * RDMAFS_NOTICE_REVOKED: @hold has ended without a release (a
 	 * break's timeout, or the file's last name went); the other fields
 	 * name the operation that took it, the deadline when it happened.
@@ -216,23 +239,44 @@ struct rdmafs_notice {
 #define RDMAFS_NOTICE_LOST 0x1u
 #define RDMAFS_NOTICE_REVOKED 0x2u
 
+/*
+ * Opens a session on @mount (@flags 0): connects to the mount's daemon
+ * and checks that it is that mount's, as the kernel tells.  The session
+ * does not keep @mount: either may be closed first.
+ */
 int rdmafs_session_open(struct rdmafs_mount *mount, unsigned int flags,
 			struct rdmafs_session **session);
-/* Releases every hold of the session and frees it. */
+/*
+ * Ends the session: the daemon drops every hold of it at once (no
+ * release needed), and frees it.  In a child that inherited it, closes
+ * only the child's copy.
+ */
 void rdmafs_session_close(struct rdmafs_session *session);
 /*
- * A descriptor that polls readable (POLLIN) when a notice waits; owned by
- * the session (don't close it).
+ * A descriptor that polls readable (POLLIN, level-triggered) exactly
+ * while rdmafs_session_next_notice() has something to return, whichever
+ * thread read it off the channel; fit for poll, select and epoll.
+ * Owned by the session (don't close it, don't read it).
  */
 int rdmafs_session_fd(const struct rdmafs_session *session);
 /*
- * Holds @range of the file open at @fd for as long as the session lives;
- * the file is named by the descriptor (its open mode proves the access).
+ * Holds @range of the file open at @fd for as long as the session lives,
+ * and gives the hold's id in *@hold.  The file is named by the
+ * descriptor, which must be open for writing (O_WRONLY or O_RDWR: its
+ * open mode proves the access); the caller may close it afterwards.
+ * Before it returns the range's block map is stable, as for a pin.  The
+ * range must lie within the file, except RDMAFS_WHOLE.
  */
 int rdmafs_session_hold(struct rdmafs_session *session, int fd,
 			const struct rdmafs_range *range, rdmafs_hold_t *hold);
+/* Ends one hold; an operation waiting only for it goes on at once. */
 int rdmafs_session_release(struct rdmafs_session *session, rdmafs_hold_t hold);
-/* The next notice, or -EAGAIN when none waits (never blocks). */
+/*
+ * The next notice, oldest first, or -EAGAIN when none waits (never
+ * blocks).  Call it until -EAGAIN each time the descriptor polls
+ * readable.  At most 256 notices wait in the library: past that the
+ * oldest are dropped.
+ */
 int rdmafs_session_next_notice(struct rdmafs_session *session,
 			       struct rdmafs_notice *notice);
 
