@@ -292,7 +292,8 @@ static int open_audit(struct rfs *fs)
 	const char *log = fs->o.audit_log;
 	char bad[PATH_MAX];
 
-	fs->audit = audit_open(log, 0);
+	/* -d: the audit lines on the terminal too, with the requests */
+	fs->audit = audit_open(log, fs->o.debug ? AUDIT_STDERR : 0);
 	if (fs->audit)
 		return 0;
 	if (errno == ELOOP)

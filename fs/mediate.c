@@ -216,6 +216,20 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 
 			if (h->fate != AUDIT_HOLDER_HOLDING)
 				continue;
+			/*
+			 * Looked at again right before the kill: one that
+			 * released since settle_holders() released in time
+			 * and must not die for it.  (A release between this
+			 * look and the kill is still possible, a window of
+			 * two lock hand-offs; closing it needs the look
+			 * made under the sessions' lock with the signal, in
+			 * rfs_sess_kill().)
+			 */
+			if (!rfs_sess_holds_any(fs, h->sess, m->snap.pins,
+						m->snap.n)) {
+				h->fate = AUDIT_HOLDER_RELEASED;
+				continue;
+			}
 			/* -ESRCH: its session ended meanwhile, pins gone. */
 			if (rfs_sess_kill(fs, h->sess) < 0) {
 				h->fate = AUDIT_HOLDER_RELEASED;
@@ -299,22 +313,37 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 	size_t killed = 0, nmet = 0;
 	int err;
 
-	/* The answer below must not race with a late interrupt. */
+	/*
+	 * The answer below must not race with a late interrupt: from here
+	 * m->interrupted is final, and one that comes during the kills is
+	 * too late (the break goes on, recorded as such).
+	 */
 	fuse_req_interrupt_func(m->req, NULL, NULL);
 	if (m->breaking && due && !m->interrupted && fs->pol.break_kill)
 		killed = kill_holders(fs, m, met, &nmet);
+	/*
+	 * A pin is made only with the gate held exclusive (pin_add.c): one
+	 * made between the kills and here is in the snapshot below and is
+	 * revoked by the break (its holder told so), never cut unseen.
+	 */
 	rfs_gate_enter(fs);
 	err = m->failed ? m->failed : rfs_med_snap(fs, m);
-	if (err) {
+	if (m->interrupted) {
+		/*
+		 * The caller gave up: EINTR, whatever else went wrong
+		 * (nothing is performed either way).  Without a snapshot
+		 * the told holders' fates stay unknown (waiting).
+		 */
+		if (!err)
+			settle_holders(fs, m);
+		rfs_med_record(fs, m, "interrupted", EINTR, waited, NULL, 0);
+		finish_parked(fs, m, -EINTR);
+	} else if (err) {
 		/* Whether pins are left cannot be told: fail closed. */
 		m->reason = "out of memory";
 		count(&fs->med->refused);
 		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
 		finish_parked(fs, m, err);
-	} else if (m->interrupted) {
-		settle_holders(fs, m);
-		rfs_med_record(fs, m, "interrupted", EINTR, waited, NULL, 0);
-		finish_parked(fs, m, -EINTR);
 	} else if (!m->snap.n && !killed) {
 		settle_holders(fs, m);
 		rfs_med_record(fs, m, "done", 0, waited, NULL, 0);
@@ -595,6 +624,17 @@ static void fail(struct rfs *fs, struct rfs_med *m, int err, const char *reason)
 	finish(fs, m, err < 0 ? err : -err);
 }
 
+/* Whether @s has a session pin (one a live process holds). */
+static bool any_session_pin(const struct rfs_med_snap *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (holders_is_session(&s->pins[i]))
+			return true;
+	return false;
+}
+
 /* Decides over m's snapshot, and acts.  Under the gate. */
 static void decide(struct rfs *fs, struct rfs_med *m)
 {
@@ -620,6 +660,21 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 	v = pol_decide(&fs->pol, &r, &snap, &why);
 	if (why)
 		m->reason = why;
+	/*
+	 * A caller whose process cannot be told (/proc unreadable: out of
+	 * descriptors, or its thread dying) may hold one of these session
+	 * pins itself: parked, it would wait for itself for the whole break
+	 * timeout, and break_kill would then kill it.  Fail closed: refuse
+	 * it at once, as the policy's refuse does.  A caller outside the
+	 * daemon's pid namespace (FUSE gives pid 0) holds no session: a
+	 * session's owner must have a pid here (session.c).
+	 */
+	if ((v == POL_DO_DEFER || v == POL_DO_BREAK) && r.tgid <= 0 &&
+	    fuse_req_ctx(m->req)->pid > 0 && any_session_pin(&m->snap)) {
+		m->reason =
+			"the caller's process is unknown: it may hold the pin itself";
+		v = POL_DO_REFUSE;
+	}
 	switch (v) {
 	case POL_PERFORM:
 		return finish(fs, m, 0);

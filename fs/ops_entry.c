@@ -248,17 +248,23 @@ void rfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	reply_entry_or_err(req, err, &e);
 }
 
+/* What removing a name may do to pins (watch_target()). */
+enum { NAME_PLAIN, NAME_LAST, NAME_ONE_OF };
+
 /*
  * The regular file named @name in @dfd, when pins exist at all: removing
- * its last name removes its pins with it.  Returns false when there is
- * nothing to watch.
+ * its last name removes its pins with it (NAME_LAST); removing one of
+ * several may leave the listing naming the name removed (NAME_ONE_OF).
+ * NAME_PLAIN when there is nothing to watch.
  */
-static bool watch_target(struct rfs *fs, int dfd, const char *name,
-			 struct stat *st)
+static int watch_target(struct rfs *fs, int dfd, const char *name,
+			struct stat *st)
 {
-	return rfs_pins_any(fs) &&
-	       fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISREG(st->st_mode) && st->st_nlink == 1;
+	if (!rfs_pins_any(fs) ||
+	    fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st->st_mode))
+		return NAME_PLAIN;
+	return st->st_nlink == 1 ? NAME_LAST : NAME_ONE_OF;
 }
 
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -267,19 +273,20 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct rfs *fs = rfs_of(req);
 	struct rfs_inode *dir = rfs_inode(req, parent);
 	struct stat st;
-	bool watch;
-	int dfd, err = 0;
+	int dfd, watch, err = 0;
 
 	if (rfs_hidden_name(fs, dir, name))
 		return (void)fuse_reply_err(req, ENOENT);
 	dfd = rfs_ifd_get(fs, dir);
 	if (dfd < 0)
 		return (void)fuse_reply_err(req, -dfd);
-	watch = !flags && watch_target(fs, dfd, name, &st);
+	watch = flags ? NAME_PLAIN : watch_target(fs, dfd, name, &st);
 	if (unlinkat(dfd, name, flags) < 0)
 		err = errno;
-	else if (watch)
+	else if (watch == NAME_LAST)
 		rfs_pins_inode_gone(fs, st.st_dev, st.st_ino);
+	else if (watch == NAME_ONE_OF)
+		rfs_pins_name_gone(fs, st.st_dev, st.st_ino);
 	rfs_ifd_put(fs, dir);
 	fuse_reply_err(req, err);
 }
@@ -302,8 +309,7 @@ void rfs_rename_now(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct rfs_inode *from = rfs_inode(req, parent);
 	struct rfs_inode *to = rfs_inode(req, newparent);
 	struct stat st;
-	bool watch;
-	int ofd, nfd, err = 0;
+	int ofd, nfd, watch, err = 0;
 
 	if (rfs_hidden_name(fs, from, name))
 		return (void)fuse_reply_err(req, ENOENT);
@@ -317,13 +323,16 @@ void rfs_rename_now(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rfs_ifd_put(fs, from);
 		return (void)fuse_reply_err(req, -nfd);
 	}
-	watch = !(flags & RENAME_EXCHANGE) &&
-		watch_target(fs, nfd, newname, &st);
+	watch = (flags & RENAME_EXCHANGE) ? NAME_PLAIN
+					  : watch_target(fs, nfd, newname, &st);
 	if (renameat2(ofd, name, nfd, newname, flags) < 0)
 		err = errno;
-	else if (watch)
+	else if (watch == NAME_LAST)
 		rfs_pins_inode_gone(fs, st.st_dev, st.st_ino);
-	/* A pinned file, or a directory above one, may have moved. */
+	/*
+	 * A pinned file, or a directory above one, may have moved (a name
+	 * of several replaced included): listings are stale.
+	 */
 	if (!err && rfs_pins_any(fs)) {
 		rfs_pins_renamed(fs, nfd, newname);
 		if (flags & RENAME_EXCHANGE)

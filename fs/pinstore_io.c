@@ -16,6 +16,7 @@
 #include "core/pinindex.h"
 #include "pinsvc.h"
 #include "pinstore_io.h"
+#include "session.h"
 #include "core/pinstore.h"
 #include "core/pintable.h"
 
@@ -179,6 +180,20 @@ static bool every_pin(const struct pin *p, void *arg)
 	return true;
 }
 
+/*
+ * Every pin, as every_pin(), telling the holder of each session pin
+ * that it is revoked: it was the deleted file's, whose number a new file
+ * reuses.  With the file's lock held: the sessions' lock comes after it
+ * (session_int.h) and rfs_sess_revoked() never blocks, and telling here
+ * needs no memory, so no holder is ever left unseen (DESIGN §11).
+ */
+static bool every_pin_told(const struct pin *p, void *arg)
+{
+	if (p->sess)
+		rfs_sess_revoked(arg, p, NULL);
+	return true;
+}
+
 static size_t handle_len(const struct file_handle *fh)
 {
 	return fh ? sizeof(*fh) + fh->handle_bytes : 0;
@@ -203,7 +218,7 @@ static int claim(struct rfs *fs, struct ptab_file *f,
 		/* Tag first: it is what can fail. */
 		if (ptab_file_set_tag(f, fh, handle_len(fh)))
 			return -ENOMEM;
-		n = ptab_pin_remove_if(fs->pins, f, every_pin, NULL);
+		n = ptab_pin_remove_if(fs->pins, f, every_pin_told, fs);
 		ptab_file_inode(f, &dev, &ino);
 		syslog(LOG_NOTICE,
 		       "inode %llu is a new file: dropped the %zu pins of the deleted file that had its number",

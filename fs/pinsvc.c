@@ -83,6 +83,18 @@ void rfs_pins_changed(struct rfs *fs)
 		fs->pin_hooks->changed(fs);
 }
 
+void rfs_pins_name_gone(struct rfs *fs, dev_t dev, ino_t ino)
+{
+	/*
+	 * The listing names a file by its path when pinned (index hint,
+	 * hold): without this it would show the removed name until its
+	 * cache expires (the entry timeout).
+	 */
+	if ((fs->pins && ptab_has_overlap(fs->pins, dev, ino, 0, UINT64_MAX)) ||
+	    (fs->pidx && pidx_has(fs->pidx, dev, ino)))
+		rfs_pins_changed(fs);
+}
+
 /* True when @rel, relative to the backing root, leads to the inode of @fd. */
 static bool names_fd(struct rfs *fs, const char *rel, int fd)
 {
@@ -205,7 +217,27 @@ struct collect_ctx {
 	/* The session pins removed, for their holders (cap: the file's). */
 	struct pin *sp;
 	size_t nsp, capsp;
+	/* For a holder told at once, when there was no room (sess_room()). */
+	struct rfs *fs;
+	const struct proto_notice *what;
 };
+
+/*
+ * Keeps session pin @p, going with the file's lock held, for its holder
+ * to be told once the lock is dropped; without room, tells it now
+ * (DESIGN §11: a revoked hold is never left unseen, its holder believing
+ * it still holds).  The sessions' lock comes after a file's lock
+ * (session_int.h) and rfs_sess_revoked() never blocks, so this is safe.
+ */
+static void keep_sess(struct collect_ctx *c, const struct pin *p)
+{
+	if (!p->sess)
+		return;
+	if (c->nsp < c->capsp)
+		c->sp[c->nsp++] = *p;
+	else if (c->fs)
+		rfs_sess_revoked(c->fs, p, c->what);
+}
 
 static void to_audit(const struct pin *p, struct audit_pin *a)
 {
@@ -223,8 +255,7 @@ static int collect_one(const struct pin *p, void *arg)
 	if (c->n < c->max)
 		to_audit(p, &c->out[c->n]);
 	c->n++;
-	if (p->sess && c->nsp < c->capsp)
-		c->sp[c->nsp++] = *p;
+	keep_sess(c, p);
 	return 0;
 }
 
@@ -242,9 +273,8 @@ static bool overlapping_pred(const struct pin *p, void *arg)
 
 /*
  * Room for the session pins a removal from the locked @f may take: their
- * holders are told after the file's lock is dropped (session.h's lock
- * comes after it).  Without memory they are not told, and find out at
- * their release (ENOENT).
+ * holders are told after the file's lock is dropped, to keep it short.
+ * Without memory they are told under it, one by one (keep_sess()).
  */
 static void sess_room(struct collect_ctx *c, const struct ptab_file *f)
 {
@@ -254,7 +284,7 @@ static void sess_room(struct collect_ctx *c, const struct ptab_file *f)
 	c->capsp = c->sp ? n : 0;
 	if (n && !c->sp)
 		syslog(LOG_ERR,
-		       "out of memory: holders of revoked session pins are not told");
+		       "out of memory: holders of revoked session pins told under the file's lock");
 }
 
 static void tell_holders(struct rfs *fs, struct collect_ctx *c,
@@ -273,7 +303,12 @@ size_t rfs_pins_revoke_what(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 			    size_t max, const struct proto_notice *what)
 {
 	struct collect_ctx c = {
-		.out = out, .max = max, .off = off, .len = len
+		.out = out,
+		.max = max,
+		.off = off,
+		.len = len,
+		.fs = fs,
+		.what = what,
 	};
 	struct ptab_file *f;
 	int err = 0;
@@ -309,16 +344,13 @@ size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 
 static bool every_pin(const struct pin *p, void *arg)
 {
-	struct collect_ctx *c = arg;
-
-	if (p->sess && c->nsp < c->capsp)
-		c->sp[c->nsp++] = *p;
+	keep_sess(arg, p);
 	return true;
 }
 
 void rfs_pins_inode_gone(struct rfs *fs, dev_t dev, ino_t ino)
 {
-	struct collect_ctx c = { 0 };
+	struct collect_ctx c = { .fs = fs };
 	struct ptab_file *f;
 
 	if (!fs->pins)

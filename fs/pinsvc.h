@@ -108,6 +108,12 @@ bool rfs_pins_any(struct rfs *fs);
  * without a file's lock in the pin table held.
  */
 void rfs_pins_changed(struct rfs *fs);
+/*
+ * One of several names of (@dev, @ino) was removed: when the file has
+ * pins, listings may name the name removed, and are made stale (as by
+ * rfs_pins_changed()).  Cheap when it has none.
+ */
+void rfs_pins_name_gone(struct rfs *fs, dev_t dev, ino_t ino);
 /* @name in directory @dfd was renamed there: keep the index's path. */
 void rfs_pins_renamed(struct rfs *fs, int dfd, const char *name);
 /*
