@@ -217,21 +217,12 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 			if (h->fate != AUDIT_HOLDER_HOLDING)
 				continue;
 			/*
-			 * Looked at again right before the kill: one that
-			 * released since settle_holders() released in time
-			 * and must not die for it.  (A release between this
-			 * look and the kill is still possible, a window of
-			 * two lock hand-offs; closing it needs the look
-			 * made under the sessions' lock with the signal, in
-			 * rfs_sess_kill().)
+			 * -ESRCH: its session ended meanwhile, or it holds
+			 * none of these pins any more, looked at with the
+			 * kill under the sessions' lock: released in time.
 			 */
-			if (!rfs_sess_holds_any(fs, h->sess, m->snap.pins,
-						m->snap.n)) {
-				h->fate = AUDIT_HOLDER_RELEASED;
-				continue;
-			}
-			/* -ESRCH: its session ended meanwhile, pins gone. */
-			if (rfs_sess_kill(fs, h->sess) < 0) {
+			if (rfs_sess_kill(fs, h->sess, m->snap.pins,
+					  m->snap.n) < 0) {
 				h->fate = AUDIT_HOLDER_RELEASED;
 				continue;
 			}

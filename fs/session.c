@@ -40,6 +40,11 @@
 /* Sessions at once, and per user other than root: descriptors are few. */
 #define SESS_MAX 1024
 #define SESS_MAX_PER_USER 256
+/*
+ * Of those, what users other than root may take together: four local
+ * users of 256 sessions each must not lock root's holders out.
+ */
+#define SESS_MAX_USERS (SESS_MAX - SESS_MAX_PER_USER)
 
 static uint64_t ev_conn(uint64_t id)
 {
@@ -140,15 +145,19 @@ static int owner_pidfd(int fd, pid_t pid)
 static bool too_many(struct rfs_sessions *ss, uid_t uid)
 {
 	struct sess *s;
-	unsigned int mine = 0;
+	unsigned int mine = 0, users = 0;
 
 	if (ss->nsess >= SESS_MAX)
 		return true;
 	if (uid == 0)
 		return false;
-	for (s = ss->list; s; s = s->next)
-		mine += !s->dead && s->uid == uid;
-	return mine >= SESS_MAX_PER_USER;
+	for (s = ss->list; s; s = s->next) {
+		if (s->dead || s->uid == 0)
+			continue;
+		users++;
+		mine += s->uid == uid;
+	}
+	return mine >= SESS_MAX_PER_USER || users >= SESS_MAX_USERS;
 }
 
 static void hello(struct rfs_sessions *ss, struct sess *s)

@@ -103,10 +103,14 @@ bool rfs_sess_holds_any(struct rfs *fs, uint64_t sess, const struct pin *pins,
 /*
  * break_kill: sends SIGKILL to the owner of session @sess through its
  * pidfd (race-free: never another process that reused the pid), then
- * ends the session at once, dropping all of its pins.  Returns 0, or
- * -ESRCH when the session had already ended (it released or died).
+ * ends the session at once, dropping all of its pins -- only when it
+ * still holds one of the @n pins at @pins (by hold id), looked at under
+ * the sessions' lock with the signal, so that a holder whose RELEASE
+ * was served first is never killed.  Returns 0, or -ESRCH when the
+ * session had ended or holds none of them any more (it released).
  */
-int rfs_sess_kill(struct rfs *fs, uint64_t sess);
+int rfs_sess_kill(struct rfs *fs, uint64_t sess, const struct pin *pins,
+		  size_t n);
 
 /*
  * Session pin @p was removed by someone other than its holder (a

@@ -133,16 +133,26 @@ void sess_end(struct rfs_sessions *ss, struct sess *s, const char *why)
 	sess_wake(ss);
 }
 
-int rfs_sess_kill(struct rfs *fs, uint64_t sess)
+int rfs_sess_kill(struct rfs *fs, uint64_t sess, const struct pin *pins,
+		  size_t n)
 {
 	struct rfs_sessions *ss = fs->sessions;
+	bool holding = false;
 	struct sess *s;
+	size_t i;
 
 	if (!ss)
 		return -ESRCH;
 	pthread_mutex_lock(&ss->lock);
 	s = sess_find(ss, sess);
-	if (!s) {
+	/*
+	 * A RELEASE takes its hold off the session under this lock before
+	 * its pin goes: one served before this look is never punished.
+	 */
+	for (i = 0; s && i < n && !holding; i++)
+		holding = pins[i].sess == sess &&
+			  sess_find_hold(s, pins[i].hold) != NULL;
+	if (!holding) {
 		pthread_mutex_unlock(&ss->lock);
 		return -ESRCH;
 	}

@@ -46,6 +46,17 @@
 #include "pinsvc.h"
 #include "session_int.h"
 
+/*
+ * Keepers closing what they received, and how many may be so before a
+ * HOLD of a user other than root is refused.  A close of a descriptor of
+ * another FUSE mount is a FLUSH to that mount's server, which a user may
+ * run and stop answering: the keeper then waits for it, and without a
+ * bound each such HOLD would cost the daemon a thread for good.  Past it
+ * a user's HOLD ends its session (logged); root's are still served.
+ */
+#define SESS_MAXCLOSING 64
+static unsigned int closing;
+
 /* FUSE's handle of a file, without its parent (fs/fuse/inode.c). */
 #define FUSE_FH_TYPE 0x81
 
@@ -131,6 +142,9 @@ static void *keeper(void *arg)
 		       "session channel: unshare(CLONE_FILES): %m; holds' descriptors pass through the daemon's own table");
 	}
 	j->rx_err = sess_receive(conn, &j->rx, SESS_RX_FDS);
+	/* Not kept while a close below may wait (see closing). */
+	if (own)
+		close(conn);
 	if (!j->rx_err && j->rx.nfds == 1 && !j->rx.ctrunc)
 		inspect(j->rx.fds[0], &j->fi);
 	pthread_mutex_lock(&j->lock);
@@ -148,6 +162,7 @@ static void *keeper(void *arg)
 	pthread_cond_destroy(&j->cond);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
+	__atomic_fetch_sub(&closing, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -320,7 +335,11 @@ static void *job_main(void *arg)
 		sess_end(ss, s, "malformed request");
 	else if (overflow)
 		sess_end(ss, s, "holder does not read its replies");
-	/* The keeper closes the descriptors and frees the job. */
+	/*
+	 * The keeper closes the descriptors and frees the job; counted
+	 * before this session may send its next request (see closing).
+	 */
+	__atomic_fetch_add(&closing, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&j->lock);
 	j->drop = true;
 	pthread_cond_signal(&j->cond);
@@ -343,6 +362,22 @@ int sess_job(struct rfs_sessions *ss, struct sess *s)
 
 	if (!j)
 		return -ENOMEM;
+	if (s->uid != 0 &&
+	    __atomic_load_n(&closing, __ATOMIC_RELAXED) >= SESS_MAXCLOSING) {
+		static unsigned long refused;
+		unsigned long n =
+			__atomic_add_fetch(&refused, 1, __ATOMIC_RELAXED);
+
+		free(j);
+		/* Logged at the 1st, 2nd, 4th... refusal: never a flood. */
+		if (!(n & (n - 1)))
+			syslog(LOG_WARNING,
+			       "session %llu of pid %d uid %u (%s): HOLD refused (%lu so far): %u descriptors still closing, a FUSE server does not answer",
+			       (unsigned long long)s->id, (int)s->pid,
+			       (unsigned int)s->uid, s->comm, n,
+			       SESS_MAXCLOSING);
+		return -EAGAIN;
+	}
 	j->ss = ss;
 	j->s = s;
 	j->conn = s->fd;
@@ -364,6 +399,7 @@ int sess_job(struct rfs_sessions *ss, struct sess *s)
 			 * after the session is gone (its socket's number
 			 * may be another's by then).
 			 */
+			__atomic_fetch_add(&closing, 1, __ATOMIC_RELAXED);
 			pthread_mutex_lock(&j->lock);
 			while (!j->received)
 				pthread_cond_wait(&j->cond, &j->lock);

@@ -133,6 +133,8 @@ void sess_hold_unlink(struct sess *s, struct sess_hold *h);
 struct file_handle *sess_fh_copy(const struct file_handle *fh);
 
 /* session_io.c */
+/* The hold @id of @s, with the lock held; NULL when none. */
+struct sess_hold *sess_find_hold(struct sess *s, uint64_t id);
 /*
  * Sends or queues the packet @b of @len bytes to @s, with the lock held;
  * never blocks.  A notice past the queue's bound is dropped (logged); a

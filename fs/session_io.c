@@ -136,7 +136,7 @@ void sess_notice(struct rfs_sessions *ss, struct sess *s,
 	sess_send(ss, s, b, (size_t)len, false);
 }
 
-static struct sess_hold *find_hold(struct sess *s, uint64_t id)
+struct sess_hold *sess_find_hold(struct sess *s, uint64_t id)
 {
 	struct sess_hold *h;
 
@@ -154,7 +154,7 @@ static void do_release(struct rfs_sessions *ss, struct sess *s,
 	bool gone;
 
 	pthread_mutex_lock(&ss->lock);
-	h = find_hold(s, m->hold);
+	h = sess_find_hold(s, m->hold);
 	if (!h || !h->active) {
 		pthread_mutex_unlock(&ss->lock);
 		sess_reply_now(ss, s, m->seq, -ENOENT);
@@ -352,7 +352,7 @@ size_t rfs_sess_notify(struct rfs *fs, const struct pin *pins, size_t n,
 		if (!pins[i].sess)
 			continue;
 		s = sess_find(ss, pins[i].sess);
-		h = s ? find_hold(s, pins[i].hold) : NULL;
+		h = s ? sess_find_hold(s, pins[i].hold) : NULL;
 		if (!h)
 			continue;
 		nt.hold = h->id;
@@ -391,7 +391,7 @@ bool rfs_sess_holds_any(struct rfs *fs, uint64_t sess, const struct pin *pins,
 	pthread_mutex_lock(&ss->lock);
 	s = sess_find(ss, sess);
 	for (i = 0; s && i < n && !any; i++)
-		any = pins[i].sess == sess && find_hold(s, pins[i].hold);
+		any = pins[i].sess == sess && sess_find_hold(s, pins[i].hold);
 	pthread_mutex_unlock(&ss->lock);
 	return any;
 }
@@ -421,7 +421,7 @@ void rfs_sess_revoked(struct rfs *fs, const struct pin *p,
 	nt.deadline_nsec = (uint32_t)now.tv_nsec;
 	pthread_mutex_lock(&ss->lock);
 	s = sess_find(ss, p->sess);
-	h = s ? find_hold(s, p->hold) : NULL;
+	h = s ? sess_find_hold(s, p->hold) : NULL;
 	/* The same hold only: a pin id may be reused by a later one. */
 	if (h && (!h->active || (h->pin.id == p->id && h->pin.off == p->off))) {
 		nt.hold = h->id;

@@ -260,8 +260,11 @@ START_TEST(test_fork)
 	sess_file("fork/f", FILE_SZ);
 	holder_start(&h, "sess-holder");
 	ck_assert_int_eq(h_open(&h, 0), 0);
+	ck_assert_int_eq(h_open(&h, 1), 0);
 	c.hold = h_hold(&h, 0, "fork/f", 8192, 4096);
+	h_hold(&h, 1, "fork/f", 0, 4096);
 	snprintf(c.path, sizeof(c.path), "%s", mp("fork/f"));
+	/* the child gets copies of both sessions' sockets */
 	r = hcall(&h, c);
 	printf("session: forked child: hold %d, release %d, raw HOLD %d\n",
 	       r.rc, r.rc2, r.rc3);
@@ -270,10 +273,22 @@ START_TEST(test_fork)
 	ck_assert_int_eq(r.rc2, -EPERM);
 	/* the daemon's own check, past whatever the library checks */
 	ck_assert_int_eq(r.rc3, -EPERM);
-	ck_assert_int_eq(listed_holds(h.pid, "fork/f"), 1);
+	ck_assert_int_eq(listed_holds(h.pid, "fork/f"), 2);
 	ck_assert_int_eq(listed_holds(r.pid2, NULL), 0);
 	ck_assert_int_eq(truncate(mp("fork/f"), 0), -1);
 	ck_assert_int_eq(errno, ETXTBSY);
+
+	/* the owner closes session 0: it ends, whatever the child keeps */
+	t0 = mono_ns();
+	hcall(&h, (struct h_cmd){ .op = H_CLOSE, .sess = 0 });
+	while (listed_holds(h.pid, "fork/f") != 1 &&
+	       mono_ns() - t0 < (int64_t)LIMIT_MS * 1000000)
+		usleep(1000);
+	printf("session: close with a child keeping a copy -> pin gone: "
+	       "%.2f ms\n",
+	       (double)(mono_ns() - t0) / 1e6);
+	ck_assert_int_eq(listed_holds(h.pid, "fork/f"), 1);
+	ck_assert_int_eq(kill(r.pid2, 0), 0);
 
 	/* the owner exits; the child keeps the descriptor */
 	t0 = mono_ns();

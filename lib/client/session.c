@@ -143,7 +143,14 @@ static void sess_free(struct rdmafs_session *s)
 		close(s->epfd);
 	if (s->evfd >= 0)
 		close(s->evfd);
-	/* closing the channel ends every hold of the session in the daemon */
+	/*
+	 * Closing the channel ends every hold of the session in the daemon;
+	 * but a forked child may still have a copy of the socket, which
+	 * would keep the session open: the owner shuts it down for all.  A
+	 * child closes only its own copy, leaving its parent's session be.
+	 */
+	if (s->sock >= 0 && getpid() == s->owner)
+		shutdown(s->sock, SHUT_RDWR);
 	if (s->sock >= 0)
 		close(s->sock);
 	pthread_cond_destroy(&s->cond);

@@ -288,6 +288,11 @@ RDMAFS_EXPORT int rdmafs_session_hold(struct rdmafs_session *session, int fd,
 		return -EINVAL;
 	if (rcl_range(range, &r))
 		return -EINVAL;
+	/* before the file, which may be on the mount that went with it */
+	if (getpid() != session->owner)
+		return -EPERM;
+	if (__atomic_load_n(&session->lost, __ATOMIC_ACQUIRE))
+		return -ENOTCONN;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	/* cheap checks first; the daemon makes them all again itself */
