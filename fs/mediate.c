@@ -221,11 +221,15 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 			 * none of these pins any more, looked at with the
 			 * kill under the sessions' lock: released in time.
 			 */
-			if (rfs_sess_kill(fs, h->sess, m->snap.pins,
-					  m->snap.n) < 0) {
+			err = rfs_sess_kill(fs, h->sess, m->snap.pins,
+					    m->snap.n);
+			if (err == -ESRCH) {
 				h->fate = AUDIT_HOLDER_RELEASED;
 				continue;
 			}
+			/* Still holding: the break revokes its pins. */
+			if (err)
+				continue;
 			h->fate = AUDIT_HOLDER_KILLED;
 			h->why = m->why;
 			count(&fs->med->killed);

@@ -106,8 +106,11 @@ bool rfs_sess_holds_any(struct rfs *fs, uint64_t sess, const struct pin *pins,
  * ends the session at once, dropping all of its pins -- only when it
  * still holds one of the @n pins at @pins (by hold id), looked at under
  * the sessions' lock with the signal, so that a holder whose RELEASE
- * was served first is never killed.  Returns 0, or -ESRCH when the
- * session had ended or holds none of them any more (it released).
+ * was served first is never killed.  Returns 0, -ESRCH when the
+ * session had ended, holds none of them any more (it released) or its
+ * owner had exited by itself (its pins dropped), or
+ * another -errno when the signal could not be sent (the holder lives
+ * on, its session and pins untouched: revoke them).
  */
 int rfs_sess_kill(struct rfs *fs, uint64_t sess, const struct pin *pins,
 		  size_t n);

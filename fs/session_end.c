@@ -140,6 +140,7 @@ int rfs_sess_kill(struct rfs *fs, uint64_t sess, const struct pin *pins,
 	bool holding = false;
 	struct sess *s;
 	size_t i;
+	int err = 0;
 
 	if (!ss)
 		return -ESRCH;
@@ -156,15 +157,29 @@ int rfs_sess_kill(struct rfs *fs, uint64_t sess, const struct pin *pins,
 		pthread_mutex_unlock(&ss->lock);
 		return -ESRCH;
 	}
+	/*
+	 * Through the pidfd: never another process that reused the pid.
+	 * ESRCH: it has exited by itself (its end is on its way): its pins
+	 * go now, and it was not killed.  Any other failure (EPERM: a
+	 * daemon that is not root and a holder of another user) leaves it
+	 * alive: say so, and let the break revoke its pins (a REVOKED
+	 * notice) instead.
+	 */
+	if (syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0) < 0) {
+		err = -errno;
+		if (err != -ESRCH) {
+			syslog(LOG_WARNING,
+			       "couldn't kill pid %d (session %llu): %m",
+			       (int)s->pid, (unsigned long long)s->id);
+			pthread_mutex_unlock(&ss->lock);
+			return err;
+		}
+	}
 	s->refs++;
-	/* Through the pidfd: never another process that reused the pid. */
-	if (syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0) < 0)
-		syslog(LOG_WARNING, "couldn't kill pid %d (session %llu): %m",
-		       (int)s->pid, (unsigned long long)s->id);
 	pthread_mutex_unlock(&ss->lock);
-	sess_end(ss, s, "holder killed (break_kill)");
+	sess_end(ss, s, err ? "holder exited" : "holder killed (break_kill)");
 	sess_put(ss, s);
-	return 0;
+	return err;
 }
 
 /* Whether @items[0..n) has (@dev, @ino). */

@@ -196,8 +196,8 @@ void rdmafs_status_free(struct rdmafs_status *status);
  * second session.
  *
  * Errors of the session calls, besides those at the top:
- *   -EOPNOTSUPP  the mount's daemon offers no session channel (before
- *                rdmafs 0.2, or it could not start it);
+ *   -EOPNOTSUPP  the mount's daemon offers no session channel (it could
+ *                not start it: see its log);
  *   -EXDEV       open: the socket's daemon serves another mount; hold:
  *                @fd is on another rdmafs mount;
  *   -EPERM       open: the socket is neither root's nor the caller's;
