@@ -217,6 +217,14 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 			if (h->fate != AUDIT_HOLDER_HOLDING)
 				continue;
 			/*
+			 * The requester's own process, which held after its
+			 * request parked (too late for EDEADLK): never killed
+			 * for waiting on itself; the break revokes its pins.
+			 */
+			if (m->who && (m->who->flags & IDENT_TGID) &&
+			    h->pid == m->who->tgid)
+				continue;
+			/*
 			 * -ESRCH: its session ended meanwhile, or it holds
 			 * none of these pins any more, looked at with the
 			 * kill under the sessions' lock: released in time.

@@ -507,6 +507,82 @@ START_TEST(test_kill_ignorer)
 }
 END_TEST
 
+/* In the holder: a truncate of .path to .a on a thread of its own. */
+static volatile int self_trunc_rc = 1;
+
+static void *self_trunc(void *arg)
+{
+	const char *path = arg;
+
+	self_trunc_rc = truncate(path, 4096) < 0 ? -errno : 0;
+	return NULL;
+}
+
+static void fn_self_trunc(struct h_state *st, const struct h_cmd *c,
+			  struct h_rep *r)
+{
+	static char path[PATH_MAX];
+	pthread_t t;
+
+	(void)st;
+	snprintf(path, sizeof(path), "%s", c->path);
+	r->rc = -pthread_create(&t, NULL, self_trunc, path);
+	if (!r->rc)
+		pthread_detach(t);
+}
+
+static void fn_self_result(struct h_state *st, const struct h_cmd *c,
+			   struct h_rep *r)
+{
+	(void)st;
+	(void)c;
+	r->rc = self_trunc_rc;
+}
+
+/*
+ * A process whose truncate parked behind another holder, and that then
+ * holds the range itself (too late for EDEADLK): at the timeout it is
+ * not killed for waiting on itself; its pin is revoked and its own
+ * truncate goes on.
+ */
+START_TEST(test_kill_not_self)
+{
+	struct h_cmd c = { .op = H_FN, .fn = fn_self_trunc };
+	struct holder self, other;
+	struct h_rep r;
+	uint64_t oid;
+	int i;
+
+	dir_m("ns");
+	sess_file("ns/f", FILE_SZ);
+	holder_start(&self, "sess-self");
+	holder_start(&other, "sess-other");
+	ck_assert_int_eq(h_open(&self, 0), 0);
+	ck_assert_int_eq(h_open(&other, 0), 0);
+	oid = h_hold(&other, 0, "ns/f", 8192, 8192);
+	snprintf(c.path, sizeof(c.path), "%s", mp("ns/f"));
+	ck_assert_int_eq(hcall(&self, c).rc, 0);
+	nap_ms(200); /* parked behind the other holder */
+	h_hold(&self, 0, "ns/f", 8192, 4096);
+	/* the other releases: only the process's own late pin is left */
+	ck_assert_int_eq(h_release(&other, 0, oid), 0);
+	holder_kill(&other);
+	for (i = 0; i < 500; i++) {
+		r = hcall(&self,
+			  (struct h_cmd){ .op = H_FN, .fn = fn_self_result });
+		if (r.rc != 1)
+			break;
+		nap_ms(10);
+	}
+	printf("sessbreak: own late hold: truncate %d, holder alive %d\n", r.rc,
+	       holder_alive(&self));
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert(holder_alive(&self));
+	ck_assert_int_eq(listed_holds(self.pid, "ns/f"), 0);
+	holder_kill(&self);
+}
+END_TEST
+
 /*
  * The owner is killed, not the child that inherited its session's
  * descriptor (a pidfd names the owner); the session ends with the owner.
@@ -563,6 +639,7 @@ int main(void)
 	tcase_add_unchecked_fixture(kl, kill_setup, kill_teardown);
 	tcase_add_test(kl, test_kill_ignorer);
 	tcase_add_test(kl, test_kill_owner_not_child);
+	tcase_add_test(kl, test_kill_not_self);
 	tcase_add_test(kl, test_kill_stopped);
 	tcase_set_timeout(kl, 60);
 	suite_add_tcase(s, kl);
