@@ -327,18 +327,6 @@ static int sort_lines(struct snap *s, struct sbuf *raw, const size_t *start)
 	return sbuf_err(&s->text);
 }
 
-/* Whether @items[0..n) names (@dev, @ino). */
-static bool has_item(const struct pidx_item *items, size_t n, uint64_t dev,
-		     uint64_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i].dev == dev && items[i].ino == ino)
-			return true;
-	return false;
-}
-
 /*
  * The pin index's files, then those only session pins are on (the index
  * names files with persistent pins): every pinned file once.  Returns
@@ -372,7 +360,7 @@ static ssize_t all_files(struct rfs *fs, struct pidx_item **out, size_t *nidx)
 		return -ENOMEM;
 	}
 	for (i = 0, k = (size_t)n; i < (size_t)ns; i++) {
-		if (has_item(all, *nidx, sess[i].dev, sess[i].ino)) {
+		if (pidx_items_has(all, *nidx, sess[i].dev, sess[i].ino)) {
 			free(sess[i].fh);
 			free(sess[i].hint);
 			continue;

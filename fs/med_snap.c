@@ -185,7 +185,7 @@ bool rfs_med_pinned_now(struct rfs *fs, const struct rfs_med *m)
 		ptab_has_overlap(fs->pins, m->dev2, m->ino2, m->off2, m->len2));
 }
 
-static void to_audit(const struct pin *p, struct audit_pin *a)
+void rfs_med_audit_pin(const struct pin *p, struct audit_pin *a)
 {
 	a->off = p->off;
 	a->len = p->len;
@@ -219,7 +219,7 @@ void rfs_med_record(struct rfs *fs, const struct rfs_med *m, const char *event,
 	if (!pins) {
 		npins = m->snap.n;
 		for (i = 0; i < npins && i < RFS_MED_AUDIT_PINS; i++)
-			to_audit(&m->snap.pins[i], &found[i]);
+			rfs_med_audit_pin(&m->snap.pins[i], &found[i]);
 		pins = found;
 	}
 	ev.pins = pins;

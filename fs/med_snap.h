@@ -44,6 +44,9 @@ bool rfs_med_pinned_now(struct rfs *fs, const struct rfs_med *m);
 void rfs_med_record(struct rfs *fs, const struct rfs_med *m, const char *event,
 		    int err, int64_t waited_ms, const struct audit_pin *pins,
 		    size_t npins);
+/* @p as an audit record names it. */
+void rfs_med_audit_pin(const struct pin *p, struct audit_pin *a);
+
 /* The most pins one record names. */
 #define RFS_MED_AUDIT_PINS 16
 

@@ -251,11 +251,7 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 
 		if (!p->sess || !h || h->fate != AUDIT_HOLDER_KILLED)
 			continue;
-		gone[(*ngone)++] = (struct audit_pin){ .off = p->off,
-						       .len = p->len,
-						       .all = p->all,
-						       .owner = p->owner,
-						       .holder = p->holder };
+		rfs_med_audit_pin(p, &gone[(*ngone)++]);
 	}
 	rfs_med_snap_free(&m->snap);
 	return killed;

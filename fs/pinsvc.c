@@ -335,13 +335,6 @@ size_t rfs_pins_revoke_what(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 	return c.n;
 }
 
-size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
-		       uint64_t off, uint64_t len, struct audit_pin *out,
-		       size_t max)
-{
-	return rfs_pins_revoke_what(fs, dev, ino, fd, off, len, out, max, NULL);
-}
-
 static bool every_pin(const struct pin *p, void *arg)
 {
 	keep_sess(arg, p);

@@ -140,10 +140,6 @@ void rfs_record_pin_who(struct rfs *fs, const struct ident *who,
 size_t rfs_pins_revoke_what(struct rfs *fs, dev_t dev, ino_t ino, int fd,
 			    uint64_t off, uint64_t len, struct audit_pin *out,
 			    size_t max, const struct proto_notice *what);
-/* rfs_pins_revoke_what() with no operation described. */
-size_t rfs_pins_revoke(struct rfs *fs, dev_t dev, ino_t ino, int fd,
-		       uint64_t off, uint64_t len, struct audit_pin *out,
-		       size_t max);
 /* The path of an open backing file relative to the backing root. */
 int rfs_rel_path(struct rfs *fs, int fd, char *buf, size_t size);
 

@@ -182,18 +182,6 @@ int rfs_sess_kill(struct rfs *fs, uint64_t sess, const struct pin *pins,
 	return err;
 }
 
-/* Whether @items[0..n) has (@dev, @ino). */
-static bool has_file(const struct pidx_item *items, size_t n, uint64_t dev,
-		     uint64_t ino)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i].dev == dev && items[i].ino == ino)
-			return true;
-	return false;
-}
-
 struct file_handle *sess_fh_copy(const struct file_handle *fh)
 {
 	struct file_handle *c;
@@ -222,7 +210,8 @@ ssize_t rfs_sess_files(struct rfs *fs, struct pidx_item **out)
 	items = calloc(ss->npins ? ss->npins : 1, sizeof(*items));
 	for (s = ss->list; items && s && !bad; s = s->next) {
 		for (h = s->holds; h && !s->dead && !bad; h = h->next) {
-			if (!h->active || has_file(items, n, h->dev, h->ino))
+			if (!h->active ||
+			    pidx_items_has(items, n, h->dev, h->ino))
 				continue;
 			if (n >= ss->npins)
 				break; /* cannot be: counted under the lock */

@@ -33,6 +33,17 @@
 static struct mnt M, M2; /* the mount under attack, another rdmafs */
 static char leftovers[PATH_MAX];
 
+/* Records @dir for harness_cleanup_leftovers() after a crash. */
+static inline void leftovers_add(const char *dir)
+{
+	FILE *f = fopen(leftovers, "a");
+
+	if (f) {
+		fprintf(f, "%s\n", dir);
+		fclose(f);
+	}
+}
+
 static inline char *mp(const char *rel)
 {
 	static char bufs[8][PATH_MAX];

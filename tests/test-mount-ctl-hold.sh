@@ -274,6 +274,9 @@ if [ -n "$HOLD_NOTICE" ] && [ -x "$HOLD_NOTICE" ]; then
 	else
 		fail "hold-notice example: $(cat "$T/ex" "$T/ex.err")"
 	fi
+elif [ -n "$HOLD_NOTICE" ]; then
+	# given (meson always gives it) but missing: a failure, not a skip
+	fail "hold-notice example: $HOLD_NOTICE is not executable"
 else
 	echo "note: no hold-notice example given: not run"
 fi

@@ -67,15 +67,9 @@
 
 static void setup(void)
 {
-	FILE *f;
-
 	ck_assert_int_eq(mnt_setup(&M, "policy=break,break_timeout=2", false),
 			 0);
-	f = fopen(leftovers, "a");
-	if (f) {
-		fprintf(f, "%s\n", M.scratch);
-		fclose(f);
-	}
+	leftovers_add(M.scratch);
 	put_file(mp(".probe"), "x", 1, 0644);
 	if (pin(mp(".probe"), "0+1")) {
 		printf("mount-sesshostile: no pins on this backing\n");
@@ -89,11 +83,7 @@ static void setup(void)
 	ck_assert_int_eq(mkfifo(mp("fifo"), 0666), 0);
 	/* Another rdmafs, over a backing of its own. */
 	ck_assert_int_eq(mnt_setup(&M2, NULL, false), 0);
-	f = fopen(leftovers, "a");
-	if (f) {
-		fprintf(f, "%s\n", M2.scratch);
-		fclose(f);
-	}
+	leftovers_add(M2.scratch);
 }
 
 static int kill9(void);

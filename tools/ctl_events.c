@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/audit.h"
 #include "core/jsonesc.h"
 #include "ctl.h"
 #include "ctl_out.h"
@@ -50,9 +51,7 @@ struct ev_holder {
 };
 
 /* The groups of the trail's "holders" member, in its order. */
-static const char *const holder_groups[] = { "told", "released", "holding",
-					     "killed", "revoked" };
-#define HOLDER_GROUPS (sizeof(holder_groups) / sizeof(holder_groups[0]))
+#define HOLDER_GROUPS AUDIT_NFATES
 
 struct event {
 	struct str time, event, op, path, errname, reason;
@@ -150,10 +149,10 @@ static int get_holder_group(json_object *h, size_t g, struct event *ev,
 	json_object *a, *p;
 	size_t i, n;
 
-	if (!json_object_object_get_ex(h, holder_groups[g], &a) || !a)
+	if (!json_object_object_get_ex(h, audit_holder_group(g), &a) || !a)
 		return 0;
 	if (!json_object_is_type(a, json_type_array))
-		return bad(w, holder_groups[g], "an array");
+		return bad(w, audit_holder_group(g), "an array");
 	n = json_object_array_length(a);
 	if (!n)
 		return 0;
@@ -168,7 +167,8 @@ static int get_holder_group(json_object *h, size_t g, struct event *ev,
 
 		p = json_object_array_get_idx(a, i);
 		if (!p || !json_object_is_type(p, json_type_object))
-			return bad(w, holder_groups[g], "an array of objects");
+			return bad(w, audit_holder_group(g),
+				   "an array of objects");
 		if (get_num(p, "pid", &e->pid, w) ||
 		    get_str(p, "comm", &e->comm, w) ||
 		    get_str(p, "why", &e->why, w))
@@ -301,7 +301,7 @@ static void print_holders(const struct event *ev)
 	for (g = 0; g < HOLDER_GROUPS; g++) {
 		if (!ev->nholders[g])
 			continue;
-		printf("  %s:", holder_groups[g]);
+		printf("  %s:", audit_holder_group(g));
 		for (i = 0; i < ev->nholders[g]; i++) {
 			const struct ev_holder *e = &ev->holders[g][i];
 
@@ -383,7 +383,7 @@ static void print_json_holders(const struct event *ev)
 	}
 	putchar('{');
 	for (g = 0; g < HOLDER_GROUPS; g++) {
-		printf("%s\"%s\":[", g ? "," : "", holder_groups[g]);
+		printf("%s\"%s\":[", g ? "," : "", audit_holder_group(g));
 		for (i = 0; i < ev->nholders[g]; i++) {
 			const struct ev_holder *e = &ev->holders[g][i];
 

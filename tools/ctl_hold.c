@@ -187,17 +187,16 @@ static int serve(struct hold *h, bool release_on_break)
 	}
 }
 
-static int hold_range(struct hold *h, const char *arg, bool release_on_break)
+/* @r is @arg parsed (by the caller's usage checks). */
+static int hold_range(struct hold *h, const char *arg, const struct rng *r,
+		      bool release_on_break)
 {
 	struct rdmafs_range range = { 0, RDMAFS_WHOLE };
 	char *name;
-	struct rng r;
 	int ret;
 
-	/* the usage checks in the caller parsed @arg already */
-	rng_parse(arg, strlen(arg), &r);
-	if (!r.all)
-		range = (struct rdmafs_range){ r.off, r.len };
+	if (!r->all)
+		range = (struct rdmafs_range){ r->off, r->len };
 	ret = rdmafs_mount_open(h->file, &h->mount);
 	if (ret)
 		return ctl_fail(ret, "open the mount of %s", h->file);
@@ -254,7 +253,7 @@ int ctl_cmd_hold(const struct subcommand *cmd, int argc, char **argv)
 			strerror(-h.fd));
 		ret = CTL_FAILED;
 	} else {
-		ret = hold_range(&h, a.pos[1], a.release_on_break);
+		ret = hold_range(&h, a.pos[1], &r, a.release_on_break);
 	}
 	rdmafs_session_close(h.sess);
 	rdmafs_mount_close(h.mount);

@@ -249,15 +249,6 @@ static bool ident_cut(const struct ident *id)
 	return id->flags & (IDENT_EXE_TRUNC | IDENT_CMDLINE_TRUNC);
 }
 
-/* The holders' groups, in their order in both formats. */
-static const char *const groups[AUDIT_NFATES] = {
-	[AUDIT_HOLDER_WAITING] = "told",
-	[AUDIT_HOLDER_RELEASED] = "released",
-	[AUDIT_HOLDER_HOLDING] = "holding",
-	[AUDIT_HOLDER_KILLED] = "killed",
-	[AUDIT_HOLDER_REVOKED] = "revoked",
-};
-
 /* Whether @h is listed in group @g ("told" is group WAITING's slot). */
 static bool in_group(const struct audit_holder *h, int g)
 {
@@ -278,7 +269,7 @@ static void json_holders(struct out *o, const struct audit_event *ev)
 
 	puts_(o, ",\"holders\":{");
 	for (g = 0; g < AUDIT_NFATES; g++) {
-		putf(o, "%s\"%s\":[", g ? "," : "", groups[g]);
+		putf(o, "%s\"%s\":[", g ? "," : "", audit_holder_group(g));
 		for (i = k = 0; i < ev->nholders; i++) {
 			const struct audit_holder *h = &ev->holders[i];
 
@@ -319,7 +310,7 @@ static void text_holders(struct out *o, const struct audit_event *ev)
 				break;
 			}
 			if (k == 1)
-				putf(o, " %s=", groups[g]);
+				putf(o, " %s=", audit_holder_group(g));
 			else
 				putc_(o, ',');
 			putf(o, "%" PRId32 "(comm=", h->pid);

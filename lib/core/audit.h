@@ -121,6 +121,24 @@ enum audit_fate {
 	AUDIT_NFATES
 };
 
+/*
+ * The name of the records' group @g of holders, in their order in both
+ * formats ("told" in WAITING's slot: every holder told); shared with
+ * the readers of the trail (rdmafsctl events).
+ */
+static inline const char *audit_holder_group(unsigned int g)
+{
+	static const char *const names[AUDIT_NFATES] = {
+		[AUDIT_HOLDER_WAITING] = "told",
+		[AUDIT_HOLDER_RELEASED] = "released",
+		[AUDIT_HOLDER_HOLDING] = "holding",
+		[AUDIT_HOLDER_KILLED] = "killed",
+		[AUDIT_HOLDER_REVOKED] = "revoked",
+	};
+
+	return g < AUDIT_NFATES ? names[g] : "?";
+}
+
 /* One live holder an event met (a session's owner). */
 struct audit_holder {
 	uint64_t sess; /* the daemon's session id: not recorded */

@@ -151,8 +151,9 @@ void holders_free(struct holders *l)
 	l->n = l->cap = 0;
 }
 
-void holders_notice_range(uint32_t cls, uint64_t off, uint64_t len,
-			  uint64_t *noff, uint64_t *nlen)
+/* The range a notice of @cls over [@off, @off + @len) says (holders.h). */
+static void notice_range(uint32_t cls, uint64_t off, uint64_t len,
+			 uint64_t *noff, uint64_t *nlen)
 {
 	/* An unlink takes the whole file, whatever its range says. */
 	if (cls == POL_UNLINK || (off == 0 && len == UINT64_MAX)) {
@@ -175,7 +176,7 @@ void holders_notice(struct proto_notice *n, uint32_t cls, uint64_t off,
 {
 	memset(n, 0, sizeof(*n));
 	n->cls = cls;
-	holders_notice_range(cls, off, len, &n->off, &n->len);
+	notice_range(cls, off, len, &n->off, &n->len);
 	n->pid = pid > 0 ? pid : 0;
 	n->uid = uid;
 	if (comm)

@@ -83,16 +83,10 @@ int holders_revoked(struct holders *l, const struct pin *pins, size_t n);
 void holders_free(struct holders *l);
 
 /*
- * The range a notice says a request of class @cls wants, from its range
- * [@off, @off + @len) (@len saturating, as struct rfs_med's): an unlink,
- * or a range from 0 to the end, is the whole file (off 0, len
- * PROTO_NOTICE_WHOLE); anything else is cut to end at UINT64_MAX, so
- * that the notice always encodes (core/proto_notice.h's rules).
- */
-void holders_notice_range(uint32_t cls, uint64_t off, uint64_t len,
-			  uint64_t *noff, uint64_t *nlen);
-/*
- * A notice (hold 0, flags 0) of a request of class @cls over that range,
+ * A notice (hold 0, flags 0) of a request of class @cls over its range
+ * [@off, @off + @len) (@len saturating, as struct rfs_med's; an unlink,
+ * or a range from 0 to the end, says the whole file; anything else is
+ * cut to end at UINT64_MAX, so that the notice always encodes),
  * by the breaker @pid (< 0 reads as 0: not known), @uid and @comm (cut
  * to 15 bytes; NULL: empty), due at @deadline (CLOCK_REALTIME).
  */

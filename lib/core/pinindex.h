@@ -45,6 +45,18 @@ struct pidx_item {
 	char *hint; /* relative path, or NULL */
 };
 
+/* Whether @items[0..n) names (@dev, @ino). */
+static inline bool pidx_items_has(const struct pidx_item *items, size_t n,
+				  uint64_t dev, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i].dev == dev && items[i].ino == ino)
+			return true;
+	return false;
+}
+
 /*
  * Opens (creating) the index under @root_fd and replays it.  Returns 0,
  * or -errno when the index is unavailable or incomplete (out of memory
