@@ -324,8 +324,25 @@ inode_new(struct rfs *fs, int fd, const struct stat *st, struct file_handle *fh)
 	return in;
 }
 
-int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
-		  struct fuse_entry_param *e)
+/*
+ * True when @fd, the descriptor a create returned, is the inode @st
+ * that the name now leads to: nothing renamed another file over the
+ * new name in between (possible only behind the mount).
+ */
+static bool is_created(int fd, const struct stat *st)
+{
+	struct stat cst;
+
+	return fd >= 0 && fstat(fd, &cst) == 0 && cst.st_dev == st->st_dev &&
+	       cst.st_ino == st->st_ino;
+}
+
+/*
+ * @created_fd: the descriptor of a file the daemon has just created as
+ * @name, or -1.  A new file has no pin record, so reading it is skipped.
+ */
+static int do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		     struct fuse_entry_param *e, int created_fd)
 {
 	struct rfs_inode *in, *fresh;
 	struct file_handle *fh;
@@ -385,7 +402,9 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 	 * lookup fails instead and a later one tries again.
 	 */
 	if (fresh->type == S_IFREG) {
-		err = rfs_pins_load(fs, fresh, fd);
+		err = is_created(created_fd, &st)
+			      ? rfs_pins_load_created(fs, fresh)
+			      : rfs_pins_load(fs, fresh, fd);
 		if (err) {
 			fresh->fixed_fd = -1;
 			inode_free(fs, fresh);
@@ -417,6 +436,18 @@ int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		fdc_adopt(&fs->fdc, &fresh->fdc, fd);
 	e->ino = (uintptr_t)fresh;
 	return 0;
+}
+
+int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		  struct fuse_entry_param *e)
+{
+	return do_lookup(fs, dir, name, e, -1);
+}
+
+int rfs_do_lookup_created(struct rfs *fs, struct rfs_inode *dir,
+			  const char *name, int fd, struct fuse_entry_param *e)
+{
+	return do_lookup(fs, dir, name, e, fd);
 }
 
 void rfs_forget_one(struct rfs *fs, struct rfs_inode *in, uint64_t n)

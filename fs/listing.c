@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "listing.h"
+#include "passthrough.h"
 #include "pinstore_io.h"
 #include "pinsvc.h"
 #include "session.h"
@@ -658,6 +659,8 @@ int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 	sbuf_printf(t, "max_pins=%u\n", fs->o.max_pins);
 	sbuf_printf(t, "max_pins_per_file=%u\n", fs->o.max_pins_per_file);
 	sbuf_printf(t, "max_pins_per_user=%u\n", fs->o.max_pins_per_user);
+	rfs_pt_status(fs, t);
+	rfs_uring_status(fs, t);
 	return sbuf_err(t);
 }
 

@@ -26,7 +26,12 @@
 #include "session.h"
 #include "core/audit.h"
 
-static double default_timeout(int cache)
+/*
+ * Overmounted (BACKING == MOUNTPOINT), nothing changes the backing tree
+ * behind the kernel's back, so names and attributes can be cached as
+ * long as with cache=always.
+ */
+static double default_timeout(int cache, bool overmount)
 {
 	switch (cache) {
 	case RFS_CACHE_NEVER:
@@ -34,7 +39,7 @@ static double default_timeout(int cache)
 	case RFS_CACHE_ALWAYS:
 		return 86400;
 	default:
-		return 1;
+		return overmount ? 86400 : 1;
 	}
 }
 
@@ -229,7 +234,7 @@ static int setup(struct rfs *fs)
 
 	fs->is_root = geteuid() == 0;
 	fs->timeout = fs->o.timeout >= 0 ? fs->o.timeout
-					 : default_timeout(fs->o.cache);
+					 : default_timeout(fs->o.cache, false);
 	cap = fd_budget();
 	if (fs->o.fd_cache)
 		cap = fs->o.fd_cache;
@@ -256,6 +261,10 @@ static int setup(struct rfs *fs)
 	fs->backing_real = realpath(fs->o.backing, NULL);
 	if (!fs->backing_real)
 		return -errno;
+	if (fs->o.timeout < 0)
+		fs->timeout = default_timeout(
+			fs->o.cache,
+			strcmp(fs->backing_real, fs->o.mountpoint) == 0);
 	fs->handles = probe_handles(fs->mount_fd);
 	if (!fs->handles)
 		fprintf(stderr,
@@ -389,6 +398,8 @@ static void add_mount_opts(struct fuse_args *args, struct rfs *fs)
 		fuse_opt_add_arg(args, fsname);
 	free(fsname);
 	fuse_opt_add_arg(args, "-osubtype=rdmafs");
+	/* libfuse starts the rings itself, or says why not and goes on. */
+	rfs_uring_args(fs, args);
 }
 
 int main(int argc, char *argv[])
@@ -404,6 +415,7 @@ int main(int argc, char *argv[])
 	fs.mount_fd = -1;
 	fs.lock_fd = -1;
 	fs.dev_lock_fd = -1;
+	fs.dp.tree_fd = fs.dp.tree_mnt = -1;
 	/* Modes arrive already masked by the caller's umask. */
 	umask(0);
 
@@ -469,6 +481,12 @@ int main(int argc, char *argv[])
 			goto out_unmount;
 		fuse_loop_cfg_set_max_threads(cfg, fs.o.max_threads);
 		fuse_loop_cfg_set_idle_threads(cfg, fs.o.max_threads);
+		/*
+		 * Off by default: on two CPUs it measured no faster (4 KiB
+		 * random reads, 4 jobs), and each worker then holds one more
+		 * descriptor.
+		 */
+		fuse_loop_cfg_set_clone_fd(cfg, fs.o.clone_fd);
 		ret = fuse_session_loop_mt(se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
@@ -497,6 +515,10 @@ out_fs:
 		close(fs.root_fd);
 	if (fs.mount_fd >= 0)
 		close(fs.mount_fd);
+	if (fs.dp.tree_fd >= 0)
+		close(fs.dp.tree_fd);
+	if (fs.dp.tree_mnt >= 0)
+		close(fs.dp.tree_mnt);
 	fdc_destroy(&fs.fdc);
 	rfs_listing_free(&fs);
 	audit_close(fs.audit);

@@ -1,14 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Mediation: see mediate.h.
- *
- * Parked requests live on one list, watched by one thread.  It wakes when
- * a pin goes (rfs_mediate_kick(), called on every pin change), when a
- * caller is interrupted, and at the nearest deadline, checks every parked
- * request, and finishes the ones that may go on outside its lock.  Parked
- * requests are few (each is a process blocked on a layout change), so a
- * list scanned per wake-up is enough, and a request waiting for pins to go
- * is answered within one wake-up of the last unpin.
+ * Mediation: see mediate.h.  How parked requests wait, and the thread
+ * that watches them: med_wait.c.
  *
  * Live holders (DESIGN §6): a request that parks tells the holders of the
  * session pins in its snapshot first; each wake-up tells those who pinned
@@ -19,7 +12,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,31 +20,11 @@
 
 #include "mediate.h"
 #include "med_snap.h"
+#include "med_wait.h"
 #include "session.h"
 #include "core/audit.h"
 #include "core/identity.h"
 #include "core/pintable.h"
-
-struct rfs_mediator {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	bool running, stopping;
-	struct rfs_med *parked;
-	/* Pins changed, or a wait ended: tell holders who pinned since. */
-	bool recheck;
-	pthread_rwlock_t gate; /* see rfs_gate_enter() in mediate.h */
-	uint64_t refused, deferred, broken, audited, copied;
-	uint64_t notified, killed; /* holders told, killed by break_kill */
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void count(uint64_t *c)
 {
@@ -92,7 +64,16 @@ static void finish(struct rfs *fs, struct rfs_med *m, int err)
 static void finish_parked(struct rfs *fs, struct rfs_med *m, int err)
 {
 	finish(fs, m, err);
+	rfs_med_ring_release(fs, m);
 	free(m);
+}
+
+void rfs_med_shutdown(struct rfs *fs, struct rfs_med *m)
+{
+	fuse_req_interrupt_func(m->req, NULL, NULL);
+	rfs_med_record(fs, m, "shutdown", ESHUTDOWN,
+		       rfs_med_now_ms() - m->parked_ms, NULL, 0);
+	finish_parked(fs, m, -ESHUTDOWN);
 }
 
 /*
@@ -140,11 +121,10 @@ static int tell(struct rfs *fs, struct rfs_med *m, const struct pin *pins,
 }
 
 /*
- * A wake-up of the mediator, outside its lock: tells the holders of
- * session pins made over parked @m's range since it was parked (it has
- * not told them yet).  A failure marks @m to be refused.
+ * A wake-up of the mediator: the holders told are those not told yet.
+ * A failure marks @m to be refused.
  */
-static void tell_newcomers(struct rfs *fs, struct rfs_med *m)
+void rfs_med_tell_newcomers(struct rfs *fs, struct rfs_med *m)
 {
 	struct rfs_med_snap *s = &m->snap;
 	size_t k1, k2;
@@ -200,7 +180,7 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 	size_t i, killed = 0;
 	int err;
 
-	tell_newcomers(fs, m);
+	rfs_med_tell_newcomers(fs, m);
 	if (m->failed)
 		return 0;
 	err = rfs_med_snap(fs, m);
@@ -276,24 +256,9 @@ static int do_break(struct rfs *fs, struct rfs_med *m, struct audit_pin *met,
 	holders_revoked(&m->holders, m->snap.pins, m->snap.n);
 	n += rfs_med_break(fs, m, met + n, RFS_MED_AUDIT_PINS - n);
 	count(&fs->med->broken);
-	rfs_med_record(fs, m, "break", 0, now_ms() - m->parked_ms, met, n);
+	rfs_med_record(fs, m, "break", 0, rfs_med_now_ms() - m->parked_ms, met,
+		       n);
 	return 0;
-}
-
-static void on_interrupt(fuse_req_t req, void *data);
-
-/* Back on the list: pins came back before the deadline. */
-static void repark(struct rfs *fs, struct rfs_med *m)
-{
-	struct rfs_mediator *md = fs->med;
-
-	rfs_med_snap_free(&m->snap);
-	fuse_req_interrupt_func(m->req, on_interrupt, m);
-	pthread_mutex_lock(&md->lock);
-	m->next = md->parked;
-	md->parked = m;
-	md->recheck = true;
-	pthread_mutex_unlock(&md->lock);
 }
 
 /*
@@ -304,7 +269,7 @@ static void repark(struct rfs *fs, struct rfs_med *m)
  * deadline is parked again: never an early timeout, break or kill.  One
  * whose holders were killed is a break, even with no pin left to revoke.
  */
-static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
+void rfs_med_settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 {
 	int64_t waited = now - m->parked_ms;
 	bool due = now >= m->deadline_ms;
@@ -315,9 +280,11 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 	/*
 	 * The answer below must not race with a late interrupt: from here
 	 * m->interrupted is final, and one that comes during the kills is
-	 * too late (the break goes on, recorded as such).
+	 * too late (the break goes on, recorded as such).  A signal seen
+	 * pending for the caller (med_wait.c) is an interrupt.
 	 */
 	fuse_req_interrupt_func(m->req, NULL, NULL);
+	m->interrupted = m->interrupted || m->signalled;
 	if (m->breaking && due && !m->interrupted && fs->pol.break_kill)
 		killed = kill_holders(fs, m, met, &nmet);
 	/*
@@ -349,7 +316,8 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 		finish_parked(fs, m, 0);
 	} else if (!due) {
 		rfs_gate_leave(fs);
-		return repark(fs, m);
+		rfs_med_snap_free(&m->snap);
+		return rfs_med_park(fs, m, true);
 	} else if (!m->breaking) {
 		settle_holders(fs, m);
 		rfs_med_record(fs, m, "timeout", ETXTBSY, waited, NULL, 0);
@@ -363,177 +331,6 @@ static void settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 		finish_parked(fs, m, 0);
 	}
 	rfs_gate_leave(fs);
-}
-
-static void *mediator(void *arg)
-{
-	struct rfs *fs = arg;
-	struct rfs_mediator *md = fs->med;
-	sigset_t all;
-
-	/* Signals are for libfuse's threads (SIGTERM ends the session). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	ptab_thread_online();
-	pthread_mutex_lock(&md->lock);
-	while (!md->stopping) {
-		struct rfs_med **p = &md->parked, *ready = NULL, *m;
-		int64_t now = now_ms(), next = now + 1000;
-		struct timespec ts;
-
-		while ((m = *p)) {
-			if (m->interrupted || m->failed ||
-			    m->deadline_ms <= now ||
-			    !rfs_med_pinned_now(fs, m)) {
-				*p = m->next;
-				m->next = ready;
-				ready = m;
-				continue;
-			}
-			if (m->deadline_ms < next)
-				next = m->deadline_ms;
-			p = &m->next;
-		}
-		if (ready) {
-			pthread_mutex_unlock(&md->lock);
-			while ((m = ready)) {
-				ready = m->next;
-				settle(fs, m, now);
-			}
-			pthread_mutex_lock(&md->lock);
-			continue;
-		}
-		if (md->recheck && md->parked) {
-			/*
-			 * Only this thread unlinks requests and park() adds
-			 * at the head: the list from @m on stays as it is.
-			 */
-			m = md->parked;
-			md->recheck = false;
-			pthread_mutex_unlock(&md->lock);
-			for (; m; m = m->next)
-				tell_newcomers(fs, m);
-			pthread_mutex_lock(&md->lock);
-			continue;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (next - now) / 1000;
-		ts.tv_nsec += ((next - now) % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&md->cond, &md->lock, &ts);
-		/* Pins are made without a kick: look for holders once a wait. */
-		md->recheck = true;
-	}
-	pthread_mutex_unlock(&md->lock);
-	ptab_thread_offline();
-	return NULL;
-}
-
-int rfs_mediate_start(struct rfs *fs)
-{
-	struct rfs_mediator *md = calloc(1, sizeof(*md));
-	pthread_condattr_t ca;
-	pthread_rwlockattr_t ra;
-	int err;
-
-	if (!md)
-		return -ENOMEM;
-	pthread_mutex_init(&md->lock, NULL);
-	/*
-	 * Writers first: with glibc's default a steady stream of truncates
-	 * from several threads would keep a pin out for ever.
-	 */
-	pthread_rwlockattr_init(&ra);
-	pthread_rwlockattr_setkind_np(
-		&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&md->gate, &ra);
-	pthread_rwlockattr_destroy(&ra);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&md->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	fs->med = md;
-	err = pthread_create(&md->thread, NULL, mediator, fs);
-	if (err)
-		return -err;
-	md->running = true;
-	return 0;
-}
-
-void rfs_mediate_stop(struct rfs *fs)
-{
-	struct rfs_mediator *md = fs->med;
-	struct rfs_med *m;
-
-	if (!md)
-		return;
-	pthread_mutex_lock(&md->lock);
-	md->stopping = true;
-	pthread_cond_signal(&md->cond);
-	pthread_mutex_unlock(&md->lock);
-	if (md->running)
-		pthread_join(md->thread, NULL);
-	/* Nobody will wait for them any more: answer, never hang. */
-	while ((m = md->parked)) {
-		md->parked = m->next;
-		fuse_req_interrupt_func(m->req, NULL, NULL);
-		rfs_med_record(fs, m, "shutdown", ESHUTDOWN,
-			       now_ms() - m->parked_ms, NULL, 0);
-		finish_parked(fs, m, -ESHUTDOWN);
-	}
-	pthread_cond_destroy(&md->cond);
-	pthread_mutex_destroy(&md->lock);
-	pthread_rwlock_destroy(&md->gate);
-	free(md);
-	fs->med = NULL;
-}
-
-void rfs_gate_enter(struct rfs *fs)
-{
-	pthread_rwlock_rdlock(&fs->med->gate);
-}
-
-void rfs_gate_leave(struct rfs *fs)
-{
-	pthread_rwlock_unlock(&fs->med->gate);
-}
-
-void rfs_gate_lock_pin(struct rfs *fs)
-{
-	pthread_rwlock_wrlock(&fs->med->gate);
-}
-
-void rfs_gate_unlock_pin(struct rfs *fs)
-{
-	pthread_rwlock_unlock(&fs->med->gate);
-}
-
-void rfs_mediate_kick(struct rfs *fs)
-{
-	struct rfs_mediator *md = fs->med;
-
-	if (!md)
-		return;
-	pthread_mutex_lock(&md->lock);
-	if (md->parked) {
-		md->recheck = true;
-		pthread_cond_signal(&md->cond);
-	}
-	pthread_mutex_unlock(&md->lock);
-}
-
-static void on_interrupt(fuse_req_t req, void *data)
-{
-	struct rfs_med *m = data;
-	struct rfs *fs = rfs_of(req);
-
-	pthread_mutex_lock(&fs->med->lock);
-	m->interrupted = true;
-	pthread_cond_signal(&fs->med->cond);
-	pthread_mutex_unlock(&fs->med->lock);
 }
 
 /*
@@ -560,21 +357,9 @@ static struct rfs_med *keep(struct rfs_med *m)
 
 static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 {
-	struct rfs_mediator *md = fs->med;
-
 	m->breaking = breaking;
-	count(&md->deferred);
-	/*
-	 * Before the list: once listed, the mediator may answer and free
-	 * the request at any moment.  An interrupt that came already calls
-	 * on_interrupt now, which only marks @m.
-	 */
-	fuse_req_interrupt_func(m->req, on_interrupt, m);
-	pthread_mutex_lock(&md->lock);
-	m->next = md->parked;
-	md->parked = m;
-	pthread_cond_signal(&md->cond);
-	pthread_mutex_unlock(&md->lock);
+	count(&fs->med->deferred);
+	rfs_med_park(fs, m, false);
 }
 
 /*
@@ -601,7 +386,7 @@ static void set_deadline(struct rfs *fs, struct rfs_med *m)
 {
 	unsigned int t = fs->pol.break_timeout;
 
-	m->parked_ms = now_ms();
+	m->parked_ms = rfs_med_now_ms();
 	m->deadline_ms = m->parked_ms + (int64_t)t * 1000;
 	clock_gettime(CLOCK_REALTIME, &m->deadline_rt);
 	m->deadline_rt.tv_sec += t;
@@ -698,12 +483,19 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 		 * a release that comes at once finds it parked or about to
 		 * be (park() wakes the mediator, which looks again).
 		 */
+		if (!rfs_med_ring_reserve(fs, m)) {
+			m->reason =
+				"io_uring: as many requests parked as a ring queue can hold";
+			count(&fs->med->refused);
+			rfs_med_record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
+			return finish(fs, m, -ETXTBSY);
+		}
 		set_deadline(fs, m);
-		if (tell(fs, m, m->snap.pins, m->snap.n, m->snap.n1) < 0)
+		if (tell(fs, m, m->snap.pins, m->snap.n, m->snap.n1) < 0 ||
+		    !(h = keep(m))) {
+			rfs_med_ring_release(fs, m);
 			return fail(fs, m, -ENOMEM, "out of memory");
-		h = keep(m);
-		if (!h)
-			return fail(fs, m, -ENOMEM, "out of memory");
+		}
 		rfs_med_record(fs, m, "defer", 0, -1, NULL, 0);
 		/*
 		 * @h owns it all now (the holders told too); parked, it
@@ -769,15 +561,22 @@ void rfs_mediate(struct rfs *fs, struct rfs_med *m)
 void rfs_mediate_status(struct rfs *fs, char *buf, size_t size)
 {
 	struct rfs_mediator *md = fs->med;
+	size_t parked = 0;
 	int n;
 
+	if (md) {
+		pthread_mutex_lock(&md->lock);
+		parked = md->nparked;
+		pthread_mutex_unlock(&md->lock);
+	}
 	n = pol_format(&fs->pol, buf, size);
 	if (md && n > 0 && (size_t)n < size)
 		snprintf(buf + n, size - (size_t)n,
-			 "refused=%" PRIu64 "\ndeferred=%" PRIu64
+			 "parked=%zu\nrefused=%" PRIu64 "\ndeferred=%" PRIu64
 			 "\nbroken=%" PRIu64 "\naudited=%" PRIu64
 			 "\ncopied=%" PRIu64 "\nnotified=%" PRIu64
 			 "\nkilled=%" PRIu64 "\n",
+			 parked,
 			 __atomic_load_n(&md->refused, __ATOMIC_RELAXED),
 			 __atomic_load_n(&md->deferred, __ATOMIC_RELAXED),
 			 __atomic_load_n(&md->broken, __ATOMIC_RELAXED),

@@ -12,8 +12,9 @@
  * performs, refuses or parks the request, with one audit record built
  * from the same snapshot.  A parked request is copied off the stack and
  * holds no worker thread; the mediator thread answers it when the pins
- * are gone, at the timeout, or when the caller is interrupted, taking a
- * new snapshot for that attempt.
+ * are gone, at the timeout, or when the caller is interrupted (or has a
+ * signal pending, which io_uring does not tell: med_wait.c), taking a new
+ * snapshot for that attempt.
  */
 #ifndef RDMAFS_MEDIATE_H
 #define RDMAFS_MEDIATE_H
@@ -103,6 +104,9 @@ struct rfs_med {
 	struct rfs_med *next;
 	int64_t parked_ms, deadline_ms;
 	bool breaking, interrupted;
+	/* The caller has a signal pending (med_wait.c): an interrupt. */
+	bool signalled, sig_maybe;
+	bool ring; /* parked holding an io_uring entry (med_wait.c) */
 	struct ident *who; /* the offender, read when the request came */
 	/*
 	 * Session holders told of it, and their fates (DESIGN §6): set
@@ -172,7 +176,8 @@ void rfs_gate_lock_pin(struct rfs *fs);
 void rfs_gate_unlock_pin(struct rfs *fs);
 
 /*
- * The status lines of the policy and counters: refused, deferred,
+ * The status lines of the policy and counters: parked (requests
+ * waiting now), refused, deferred,
  * broken, audited, copied, notified (holders told, once per request
  * and session), killed (holders killed by break_kill).
  */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "mountflags.h"
+#include "passthrough.h"
 
 #define MOUNTINFO "/proc/self/mountinfo"
 
@@ -103,6 +104,8 @@ static int read_flags(struct rfs_mflags *mf)
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&mf->nodiratime, has_opt(found_opts, "nodiratime"),
 			 __ATOMIC_RELAXED);
+	/* The kernel reads passthrough files itself. */
+	rfs_pt_atime(mf->fs, mf->noatime);
 	return 0;
 }
 
@@ -138,6 +141,7 @@ int rfs_mflags_start(struct rfs *fs)
 	if (!mf)
 		return -ENOMEM;
 	mf->mnt_id = -1;
+	mf->fs = fs;
 	mf->poll_fd = mf->wake[0] = mf->wake[1] = -1;
 	mf->escaped = escape_path(fs->o.mountpoint);
 	if (!mf->escaped) {

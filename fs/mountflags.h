@@ -9,6 +9,7 @@
 #include "rdmafs.h"
 
 struct rfs_mflags {
+	struct rfs *fs;
 	int noatime; /* atomic: the mount is noatime */
 	int nodiratime; /* atomic: the mount is nodiratime */
 	int mnt_id; /* our mount's ID, once found; -1 before */

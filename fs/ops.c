@@ -11,8 +11,45 @@
 
 #include "mountflags.h"
 #include "ops.h"
+#include "passthrough.h"
 
 #define MAX_WRITE (1u << 20)
+
+/*
+ * libfuse >= 3.17 keeps the flags in 64-bit capable_ext and want_ext and
+ * refuses an init() that changes both those and the old 32-bit fields:
+ * every flag goes through these three.
+ */
+static bool can(struct fuse_conn_info *conn, uint64_t flag)
+{
+#if FUSE_USE_VERSION >= 317
+	return conn->capable_ext & flag;
+#else
+	return conn->capable & flag;
+#endif
+}
+
+static void want(struct fuse_conn_info *conn, uint64_t flag, bool on)
+{
+#if FUSE_USE_VERSION >= 317
+	if (on)
+		fuse_set_feature_flag(conn, flag);
+	else
+		fuse_unset_feature_flag(conn, flag);
+#else
+	if (on)
+		conn->want |= flag;
+	else
+		conn->want &= ~flag;
+#endif
+}
+
+/* Turns @flag on where the kernel offers it. */
+static void want_if(struct fuse_conn_info *conn, uint64_t flag)
+{
+	if (can(conn, flag))
+		want(conn, flag, true);
+}
 
 static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -22,26 +59,25 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_write = MAX_WRITE;
 
 	if (fs->o.splice) {
-		if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-			conn->want |= FUSE_CAP_SPLICE_WRITE;
-		if (conn->capable & FUSE_CAP_SPLICE_MOVE)
-			conn->want |= FUSE_CAP_SPLICE_MOVE;
-		if (conn->capable & FUSE_CAP_SPLICE_READ)
-			conn->want |= FUSE_CAP_SPLICE_READ;
+		want_if(conn, FUSE_CAP_SPLICE_WRITE);
+		want_if(conn, FUSE_CAP_SPLICE_MOVE);
+		want_if(conn, FUSE_CAP_SPLICE_READ);
 	} else {
-		conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
-				FUSE_CAP_SPLICE_READ);
+		want(conn, FUSE_CAP_SPLICE_WRITE, false);
+		want(conn, FUSE_CAP_SPLICE_MOVE, false);
+		want(conn, FUSE_CAP_SPLICE_READ, false);
 	}
-	if (fs->o.writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
-		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	if (fs->o.writeback)
+		want_if(conn, FUSE_CAP_WRITEBACK_CACHE);
 	/*
 	 * The daemon writes as root, which keeps setuid bits the backing
 	 * filesystem would clear for the real writer; the kernel clears them
 	 * on our behalf when we do not claim this.
 	 */
-	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	want(conn, FUSE_CAP_HANDLE_KILLPRIV, false);
 	/* flock() and fcntl() locks: kernel-local, as above. */
-	conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
+	want(conn, FUSE_CAP_FLOCK_LOCKS, false);
+	want(conn, FUSE_CAP_POSIX_LOCKS, false);
 	/*
 	 * POSIX ACLs as the backing filesystem keeps them: the kernel checks
 	 * them (default_permissions is on) and leaves the umask of a new
@@ -49,10 +85,29 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * instead, as natively.  That needs a umask per thread (creds.c),
 	 * tried here on this worker first.
 	 */
-	if ((conn->capable & FUSE_CAP_POSIX_ACL) &&
-	    (conn->capable & FUSE_CAP_DONT_MASK) && rfs_acl_backing(fs) &&
-	    rfs_umask_own() == 0)
-		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+	if (can(conn, FUSE_CAP_POSIX_ACL) && can(conn, FUSE_CAP_DONT_MASK) &&
+	    rfs_acl_backing(fs) && rfs_umask_own() == 0) {
+		want(conn, FUSE_CAP_POSIX_ACL, true);
+		want(conn, FUSE_CAP_DONT_MASK, true);
+	}
+	/* Last: it turns the writeback cache off again where it is used. */
+	rfs_pt_init(fs, conn);
+#if RFS_FUSE_PASSTHROUGH
+	/*
+	 * Without it the kernel asks for security.capability before every
+	 * write, a passthrough write too (GETXATTR: a round trip per
+	 * write(2)); with it the kernel marks a file without privileges
+	 * once (S_NOSEC) and leaves dropping setuid/setgid to us:
+	 * fi->kill_suidgid in open, create and write, FATTR_KILL_SUIDGID in
+	 * setattr, and an empty setattr before a passthrough write
+	 * (ops_attr.c).
+	 */
+	if (can(conn, FUSE_CAP_HANDLE_KILLPRIV_V2)) {
+		want(conn, FUSE_CAP_HANDLE_KILLPRIV_V2, true);
+		fs->killpriv_v2 = true;
+	}
+#endif
+	rfs_uring_init(fs, conn);
 	rfs_creds_init(fs);
 	if (rfs_mflags_start(fs) < 0)
 		syslog(LOG_WARNING,

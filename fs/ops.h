@@ -51,6 +51,13 @@ void rfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  size_t size);
 void rfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void rfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/*
+ * HANDLE_KILLPRIV_V2 (fi->kill_suidgid, FUSE_SET_ATTR_KILL_SUID): drops
+ * the set-user-ID bit of the regular file open at @fd, and its
+ * set-group-ID bit if it is group-executable, as a write or truncate by
+ * a caller without CAP_FSETID does natively.  0 or -errno.
+ */
+int rfs_kill_suidgid(int fd);
 
 /* ops_file.c: open files and their data */
 void rfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -74,6 +74,31 @@ static int set_times(int fd, const char *path, const struct stat *attr,
 	return utimensat(AT_FDCWD, path, tv, 0) < 0 ? -errno : 0;
 }
 
+int rfs_kill_suidgid(int fd)
+{
+	char path[64];
+	struct stat st;
+	mode_t mode;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	mode = st.st_mode;
+	if (!S_ISREG(mode))
+		return 0;
+	mode &= ~S_ISUID;
+	if (mode & S_IXGRP)
+		mode &= ~S_ISGID;
+	if (mode == st.st_mode)
+		return 0;
+	if (fchmod(fd, mode & 07777) == 0)
+		return 0;
+	if (errno != EBADF)
+		return -errno;
+	/* An O_PATH descriptor: through its /proc link, as chmod below. */
+	rfs_fd_path(path, sizeof(path), fd);
+	return chmod(path, mode & 07777) < 0 ? -errno : 0;
+}
+
 void rfs_setattr_now(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		     int valid, struct fuse_file_info *fi)
 {
@@ -88,6 +113,23 @@ void rfs_setattr_now(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (fd < 0)
 		return (void)fuse_reply_err(req, -fd);
 	rfs_fd_path(path, sizeof(path), fd);
+
+#if RFS_FUSE_PASSTHROUGH
+	/*
+	 * HANDLE_KILLPRIV_V2 and a write straight to the backing file
+	 * (kernel passthrough): the kernel found setuid/setgid bits to drop
+	 * for a writer without CAP_FSETID, left the mode change to us and
+	 * sends what remains: nothing.  The backing write runs with the
+	 * daemon's CAP_FSETID, so nobody else drops them.  The one other
+	 * source of an empty setattr is the kernel dropping a file's
+	 * security.capability for any writer: root (CAP_FSETID) keeps the
+	 * bits, hence the test of the caller.
+	 */
+	if (valid == 0 && S_ISREG(in->type) && fuse_req_ctx(req)->uid != 0) {
+		err = rfs_kill_suidgid(fd);
+		goto out;
+	}
+#endif
 
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (have_fh)
@@ -125,6 +167,17 @@ void rfs_setattr_now(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (err < 0)
 			err = -errno;
 		rfs_cred_leave(&c);
+#if RFS_FUSE_PASSTHROUGH
+		/*
+		 * FATTR_KILL_SUIDGID (HANDLE_KILLPRIV_V2): the caller lacks
+		 * CAP_FSETID, the daemon has it, so the backing filesystem
+		 * kept the bits that a native truncate drops.  It did drop
+		 * security.capability, as for any truncate.
+		 */
+		if (!err && (valid & FUSE_SET_ATTR_KILL_SUID) &&
+		    !(valid & FUSE_SET_ATTR_MODE))
+			err = rfs_kill_suidgid(fd);
+#endif
 		if (err)
 			goto out;
 	}

@@ -22,6 +22,7 @@
 
 #include "mountflags.h"
 #include "ops.h"
+#include "passthrough.h"
 #include "pinsvc.h"
 
 #define DIO_ALIGN 4096
@@ -38,11 +39,14 @@ static int open_flags(struct rfs *fs, int flags)
 	return flags;
 }
 
-static void set_open_reply(struct rfs *fs, struct fuse_file_info *fi,
-			   struct rfs_file *f)
+static void set_open_reply(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi, struct rfs_file *f)
 {
+	struct rfs *fs = rfs_of(req);
+
 	fi->fh = (uintptr_t)f;
 	fi->keep_cache = fs->o.cache == RFS_CACHE_ALWAYS;
+	f->backing_id = rfs_pt_attach(req, rfs_inode(req, ino), f->fd, fi);
 }
 
 static void file_release(struct rfs_open *o)
@@ -64,8 +68,26 @@ static struct rfs_file *file_new(fuse_req_t req, int fd, int flags)
 	f->direct = flags & O_DIRECT;
 	f->noatime = flags & O_NOATIME;
 	f->uid = fuse_req_ctx(req)->uid;
+	f->backing_id = 0;
 	rfs_open_add(rfs_of(req), &f->node, file_release);
 	return f;
+}
+
+/*
+ * A truncating open by a caller without CAP_FSETID drops the setuid and
+ * setgid bits natively, but the daemon truncates with its own
+ * CAP_FSETID.  With HANDLE_KILLPRIV_V2 the kernel says when
+ * (fi->kill_suidgid); without it (libfuse 3.14) the kernel drops them
+ * nowhere (atomic O_TRUNC skips its own setattr), so a caller other
+ * than root is taken to lack CAP_FSETID.
+ */
+static bool kill_on_trunc(fuse_req_t req, struct fuse_file_info *fi)
+{
+#if RFS_FUSE_PASSTHROUGH
+	if (rfs_of(req)->killpriv_v2)
+		return fi->kill_suidgid;
+#endif
+	return fuse_req_ctx(req)->uid != 0;
 }
 
 void rfs_open_now(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -86,13 +108,22 @@ void rfs_open_now(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (fd < 0)
 		return (void)fuse_reply_err(req, -fd);
+	if ((flags & O_TRUNC) && kill_on_trunc(req, fi)) {
+		int err = rfs_kill_suidgid(fd);
+
+		if (err) {
+			close(fd);
+			return (void)fuse_reply_err(req, -err);
+		}
+	}
 	f = file_new(req, fd, flags);
 	if (!f) {
 		close(fd);
 		return (void)fuse_reply_err(req, ENOMEM);
 	}
-	set_open_reply(fs, fi, f);
-	fuse_reply_open(req, fi);
+	set_open_reply(req, ino, fi, f);
+	if (fuse_reply_open(req, fi) < 0)
+		rfs_pt_detach(req, rfs_inode(req, ino), f->backing_id);
 }
 
 struct create_args {
@@ -125,8 +156,9 @@ void rfs_create_reply(fuse_req_t req, struct fuse_entry_param *e,
 		rfs_forget_one(fs, (struct rfs_inode *)(uintptr_t)e->ino, 1);
 		return (void)fuse_reply_err(req, ENOMEM);
 	}
-	set_open_reply(fs, fi, f);
-	fuse_reply_create(req, e, fi);
+	set_open_reply(req, e->ino, fi, f);
+	if (fuse_reply_create(req, e, fi) < 0)
+		rfs_pt_detach(req, rfs_inode(req, e->ino), f->backing_id);
 }
 
 void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -158,7 +190,7 @@ void rfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (a.existed)
 		return rfs_create_existing(req, dir, name, fi, a.fd, a.flags);
 
-	err = rfs_do_lookup(fs, dir, name, &e);
+	err = rfs_do_lookup_created(fs, dir, name, a.fd, &e);
 	if (err) {
 		close(a.fd);
 		return (void)fuse_reply_err(req, -err);
@@ -287,6 +319,15 @@ void rfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	struct rfs_cred c;
 	ssize_t n;
 
+#if RFS_FUSE_PASSTHROUGH
+	/* HANDLE_KILLPRIV_V2: the writer lacks CAP_FSETID; we have it. */
+	if (fi->kill_suidgid) {
+		int err = rfs_kill_suidgid(f->fd);
+
+		if (err)
+			return (void)fuse_reply_err(req, -err);
+	}
+#endif
 	if (f->direct)
 		return write_direct(req, ino, f, in, off, fi->writepage);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -320,6 +361,7 @@ void rfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_file *f = rfs_file_of(fi);
 
+	rfs_pt_detach(req, rfs_inode(req, ino), f->backing_id);
 	rfs_open_del(rfs_of(req), &f->node);
 	file_release(&f->node);
 	fuse_reply_err(req, 0);

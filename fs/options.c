@@ -68,6 +68,12 @@ static const struct fuse_opt rfs_opt_spec[] = {
 	RFS_NUM("timeout=%s", timeout),
 	RFS_OPT("writeback", writeback, 1),
 	RFS_OPT("no_writeback", writeback, 0),
+	RFS_OPT("passthrough", passthrough, 1),
+	RFS_OPT("no_passthrough", passthrough, 0),
+	RFS_OPT("io_uring", io_uring, 1),
+	RFS_OPT("no_io_uring", io_uring, 0),
+	RFS_OPT("clone_fd", clone_fd, 1),
+	RFS_OPT("no_clone_fd", clone_fd, 0),
 	RFS_OPT("splice", splice, 1),
 	RFS_OPT("no_splice", splice, 0),
 	RFS_NUM("fd_cache=%s", fd_cache),
@@ -114,8 +120,17 @@ void rfs_usage(const char *prog)
 	       "  -o timeout=SECONDS          attribute and name cache lifetime\n"
 	       "                              [never: 0, auto: 1, always: 86400;\n"
 	       "                              at most 31536000]\n"
-	       "  -o writeback                kernel writeback cache [off]\n"
+	       "  -o no_passthrough           reads, writes and mmap through the\n"
+	       "                              daemon, not straight to the backing\n"
+	       "                              file [kernel passthrough where\n"
+	       "                              libfuse >= 3.17 and the kernel allow]\n"
+	       "  -o writeback                kernel writeback cache [off]; it\n"
+	       "                              excludes passthrough\n"
+	       "  -o io_uring                 serve FUSE over io_uring where the\n"
+	       "                              kernel allows (libfuse >= 3.18) [off]\n"
 	       "  -o no_splice                copy data instead of splicing it\n"
+	       "  -o clone_fd                 a /dev/fuse descriptor per worker\n"
+	       "                              thread [off: all share one]\n"
 	       "  -o fd_cache=N               idle backing descriptors kept open\n"
 	       "                              [half the open-file limit, at most\n"
 	       "                              1048576]\n"
@@ -317,6 +332,37 @@ static int parse_numbers(struct opt_state *st)
 	return 0;
 }
 
+/*
+ * Kernel passthrough and the writeback cache exclude each other (the
+ * kernel refuses passthrough opens on a writeback mount): writeback alone
+ * turns passthrough off, both asked for is an error.
+ */
+static int resolve_data_path(struct rfs_opts *o)
+{
+	if (o->writeback && o->passthrough == 1) {
+		fprintf(stderr,
+			"rdmafs: passthrough and writeback exclude each other: choose one\n");
+		return -EINVAL;
+	}
+	/* Asked for by name, a missing feature is an error, not a surprise. */
+	if (!RFS_FUSE_PASSTHROUGH && o->passthrough == 1) {
+		fprintf(stderr,
+			"rdmafs: passthrough needs libfuse >= 3.17; this rdmafs runs on %s\n",
+			fuse_pkgversion());
+		return -EINVAL;
+	}
+	if (!RFS_FUSE_URING && o->io_uring) {
+		fprintf(stderr,
+			"rdmafs: io_uring needs libfuse >= 3.18; this rdmafs runs on %s\n",
+			fuse_pkgversion());
+		return -EINVAL;
+	}
+	o->passthrough_asked = o->passthrough == 1;
+	if (o->passthrough < 0)
+		o->passthrough = !o->writeback && RFS_FUSE_PASSTHROUGH;
+	return 0;
+}
+
 int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol)
 {
 	struct opt_state st;
@@ -326,6 +372,7 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol)
 	st.o.cache = RFS_CACHE_AUTO;
 	st.o.timeout = -1;
 	st.o.splice = 1;
+	st.o.passthrough = -1;
 	st.o.max_threads = 10;
 	st.o.max_pins = 65536;
 	st.o.max_pins_per_file = RFS_MAX_PINS_PER_FILE;
@@ -362,6 +409,8 @@ int rfs_parse_opts(struct fuse_args *args, struct rfs_opts *o, struct pol *pol)
 		st.o.audit_log = abs;
 	}
 	if (resolve_policy(&st, pol) < 0)
+		goto out;
+	if (resolve_data_path(&st.o) < 0)
 		goto out;
 	/* mount(8) names BACKING too; by hand "-o remount MNT" is enough. */
 	if (st.o.remount && st.o.backing && !st.o.mountpoint) {

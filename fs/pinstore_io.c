@@ -248,6 +248,23 @@ struct ptab_file *rfs_pins_entry(struct rfs *fs, const struct rfs_inode *in,
 }
 
 /*
+ * For a file with nothing stored: pins the table has under its number
+ * belong to a dead file with that number, and go (*@dropped).
+ */
+static int claim_unstored(struct rfs *fs, uint64_t dev, uint64_t ino,
+			  const struct file_handle *fh, bool *dropped)
+{
+	struct ptab_file *f = fh ? rfs_pins_lock(fs, dev, ino) : NULL;
+	int err = 0;
+
+	if (f) {
+		err = claim(fs, f, fh, dropped);
+		ptab_file_unlock(fs->pins, f);
+	}
+	return err;
+}
+
+/*
  * Loads the stored pins of the inode open at @fd (named by @fh, when
  * known) into the table, all or none, unless the table has its pins
  * already (then *@fresh is false).  Pins of another file with the same
@@ -268,15 +285,8 @@ static int load_fd(struct rfs *fs, uint64_t dev, uint64_t ino,
 	err = rfs_pins_read_stored(fd, &pins, &n);
 	if (err)
 		return err;
-	if (n == 0) {
-		/* Nothing stored; pins in the table may be a dead file's. */
-		f = fh ? rfs_pins_lock(fs, dev, ino) : NULL;
-		if (f) {
-			err = claim(fs, f, fh, dropped);
-			ptab_file_unlock(fs->pins, f);
-		}
-		return err;
-	}
+	if (n == 0)
+		return claim_unstored(fs, dev, ino, fh, dropped);
 	f = ptab_get_or_create(fs->pins, dev, ino);
 	if (!f) {
 		free(pins);
@@ -346,6 +356,22 @@ int rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd)
 	 * files' locks under its own.
 	 */
 	if (fresh || dropped)
+		rfs_pins_changed(fs);
+	return err;
+}
+
+int rfs_pins_load_created(struct rfs *fs, struct rfs_inode *in)
+{
+	bool dropped = false;
+	int err;
+
+	if (!fs->pins)
+		return 0;
+	/* No getxattr: a file created a moment ago has no pin record. */
+	err = claim_unstored(fs, in->dev, in->ino, in->handle, &dropped);
+	if (!err && dropped && fs->pidx)
+		pidx_del(fs->pidx, in->dev, in->ino);
+	if (dropped)
 		rfs_pins_changed(fs);
 	return err;
 }

@@ -85,6 +85,12 @@ int rfs_pins_remove(fuse_req_t req, dev_t dev, ino_t ino, int fd,
  */
 int rfs_pins_load(struct rfs *fs, struct rfs_inode *in, int fd);
 /*
+ * The same for a file the daemon has just created, which has no stored
+ * pins: only the pins of a dead file with the same number, if the table
+ * still has any, are dropped.  Returns 0 or -errno.
+ */
+int rfs_pins_load_created(struct rfs *fs, struct rfs_inode *in);
+/*
  * At mount: loads the stored pins of every file in the index, so that
  * the limits count every stored pin from the start (a file that cannot be
  * opened now loads at its lookup).  Not fatal: logs what it could not do.

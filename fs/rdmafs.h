@@ -18,8 +18,21 @@
 #include "core/policy.h"
 
 #include "core/proto.h"
+#include "uring.h"
 
 #define RFS_MAX_PINS_PER_FILE PROTO_FILE_PINS_MAX
+
+/* What the libfuse this daemon is built on can do (DESIGN §9). */
+#if FUSE_USE_VERSION >= 317
+#define RFS_FUSE_PASSTHROUGH 1
+#else
+#define RFS_FUSE_PASSTHROUGH 0
+#endif
+#if FUSE_USE_VERSION >= 317 && FUSE_MINOR_VERSION >= 18
+#define RFS_FUSE_URING 1
+#else
+#define RFS_FUSE_URING 0
+#endif
 
 enum rfs_cache_mode {
 	RFS_CACHE_NEVER,
@@ -37,6 +50,11 @@ struct rfs_opts {
 	double timeout; /* attr/entry timeout; < 0: from cache mode */
 	int writeback;
 	int splice; /* splice reads and writes through the kernel */
+	/* Kernel passthrough: -1 until resolved, then 0 or 1 (passthrough.c). */
+	int passthrough;
+	bool passthrough_asked; /* by name: say loudly when it cannot be */
+	int io_uring; /* FUSE over io_uring asked for (libfuse >= 3.18) */
+	int clone_fd; /* a /dev/fuse descriptor per worker thread */
 	unsigned int fd_cache; /* idle descriptors kept */
 	unsigned int max_threads;
 	char *audit_log; /* JSON Lines file, absolute; NULL: syslog only */
@@ -72,6 +90,10 @@ struct rfs_inode {
 	int mount_fd;
 	int fixed_fd;
 	struct fdc_entry fdc;
+	/* Kernel passthrough (passthrough.c), under its striped lock. */
+	int pt_id; /* the backing id while pt_users > 0 */
+	uint32_t pt_users; /* passthrough opens sharing pt_id */
+	uint32_t pt_cached; /* opens through the daemon (registration failed) */
 };
 
 struct rfs_itable {
@@ -89,8 +111,20 @@ struct rfs_devfd {
 	int fd;
 };
 
+/* The data path a mount uses, and why (passthrough.c). */
+struct rfs_datapath {
+	bool passthrough; /* negotiated at init */
+	char why[160]; /* when not */
+	uint64_t files; /* backing files registered (atomic) */
+	uint64_t refused; /* registrations the kernel refused (atomic) */
+	int tree_fd; /* detached copy of the backing mount, or -1 */
+	int tree_mnt; /* the same, O_PATH, from open_tree */
+	unsigned int tree_atime; /* its own atime flag (MOUNT_ATTR_*) */
+};
+
 struct rfs {
 	struct rfs_opts o;
+	struct rfs_datapath dp;
 	int root_fd; /* the backing directory, opened before mounting */
 	int mount_fd; /* the same, not O_PATH: for open_by_handle_at */
 	struct rfs_inode root;
@@ -102,6 +136,8 @@ struct rfs {
 	bool is_root; /* the daemon runs as uid 0 and acts for callers */
 	bool handles; /* open_by_handle_at works here */
 	double timeout;
+	/* HANDLE_KILLPRIV_V2 negotiated: fi->kill_suidgid is to be obeyed. */
+	bool killpriv_v2;
 	struct fuse_session *se;
 	pthread_mutex_t open_lock;
 	struct rfs_open open_list; /* sentinel */
@@ -130,10 +166,15 @@ struct rfs_file {
 	bool direct; /* opened O_DIRECT: I/O needs aligned buffers */
 	bool noatime; /* fd has O_NOATIME (atomic: reads toggle it) */
 	uid_t uid; /* the opener: writeback's writes carry no caller */
+	int backing_id; /* > 0: kernel passthrough (passthrough.c) */
 };
 
 static inline struct rfs *rfs_of(fuse_req_t req)
 {
+	/* The first requests tell the transport (uring.c). */
+	if (__builtin_expect(
+		    !__atomic_load_n(&rfs_uring_settled, __ATOMIC_ACQUIRE), 0))
+		rfs_uring_note(req);
 	return fuse_req_userdata(req);
 }
 
@@ -154,6 +195,13 @@ int rfs_inode_open(struct rfs *fs, struct rfs_inode *in, int flags);
  */
 int rfs_do_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		  struct fuse_entry_param *e);
+/*
+ * The same for a file the daemon has just created as @name and holds
+ * open at @fd: a new file has no stored pins, so reading them is skipped
+ * (unless the name no longer leads to @fd's inode).
+ */
+int rfs_do_lookup_created(struct rfs *fs, struct rfs_inode *dir,
+			  const char *name, int fd, struct fuse_entry_param *e);
 void rfs_forget_one(struct rfs *fs, struct rfs_inode *in, uint64_t n);
 
 /* handles.c */

@@ -179,8 +179,10 @@ static bool wanted_value(const char *key, const struct rfs_opts *o,
 static bool unreported(const char *key)
 {
 	static const char *const keys[] = {
-		"cache",     "timeout",	 "writeback", "no_writeback", "splice",
-		"no_splice", "fd_cache", "threads",   "audit_log"
+		"cache",       "timeout",     "writeback",	"no_writeback",
+		"splice",      "no_splice",   "fd_cache",	"threads",
+		"audit_log",   "passthrough", "no_passthrough", "io_uring",
+		"no_io_uring", "clone_fd",    "no_clone_fd"
 	};
 	size_t i;
 
