@@ -92,7 +92,12 @@ for f in librdmafs.so librdmafs.so.1 librdmafs.so.1.0.0; do
 		fail "$libdir/$f is not installed"
 	fi
 done
-headers=$(find "$D" -name '*.h')
+# (rdmafs_mr.h goes with librdmafs-rdma, built with -Drdma only)
+headers=$(find "$D" -name '*.h' ! -name rdmafs_mr.h)
+if [ -n "$(find "$D" -name 'librdmafs-rdma.so.1')" ] &&
+	[ -z "$(find "$D" -path '*/rdmafs/rdmafs_mr.h')" ]; then
+	fail "librdmafs-rdma is installed without rdmafs_mr.h"
+fi
 # with the sysroot: $D/usr/local/include, or wherever the prefix put it
 incdir=$(pkgconf --variable=includedir rdmafs)
 if [ "$headers" = "$incdir/rdmafs/rdmafs.h" ]; then
