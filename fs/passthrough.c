@@ -219,9 +219,17 @@ int rfs_pt_attach(fuse_req_t req, struct rfs_inode *in, int fd,
 	}
 	pthread_mutex_unlock(pt_lock(in));
 	fi->backing_id = ret;
-	/* The kernel refuses (EIO) passthrough with any caching flag. */
-	if (ret > 0)
+	/*
+	 * The kernel refuses (EIO) passthrough with any caching flag.  No
+	 * FLUSH at close: it would only close a duplicate descriptor here,
+	 * while the backing file's own close-time work (XFS's flush after a
+	 * truncate) happens when the kernel drops its backing file.  That
+	 * saves a round trip per close(2).
+	 */
+	if (ret > 0) {
 		fi->keep_cache = 0;
+		fi->noflush = 1;
+	}
 #endif
 	return ret;
 }
