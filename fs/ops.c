@@ -58,14 +58,20 @@ static void rfs_init(void *userdata, struct fuse_conn_info *conn)
 	/* Requests of up to 1 MiB; libfuse sizes its buffers for that. */
 	conn->max_write = MAX_WRITE;
 
+	/*
+	 * Read replies go out by splice.  Requests are never read in by
+	 * splice (SPLICE_READ): that costs a pipe round for every request,
+	 * and on two CPUs it cut 4 KiB random reads on the daemon path from
+	 * 177k to 100k IOPS with libfuse 3.18 (4 jobs, tmpfs), while 1 MiB
+	 * sequential writes came out the same either way.
+	 */
+	want(conn, FUSE_CAP_SPLICE_READ, false);
 	if (fs->o.splice) {
 		want_if(conn, FUSE_CAP_SPLICE_WRITE);
 		want_if(conn, FUSE_CAP_SPLICE_MOVE);
-		want_if(conn, FUSE_CAP_SPLICE_READ);
 	} else {
 		want(conn, FUSE_CAP_SPLICE_WRITE, false);
 		want(conn, FUSE_CAP_SPLICE_MOVE, false);
-		want(conn, FUSE_CAP_SPLICE_READ, false);
 	}
 	if (fs->o.writeback)
 		want_if(conn, FUSE_CAP_WRITEBACK_CACHE);
