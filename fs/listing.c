@@ -39,6 +39,7 @@
 #include "pinstore_io.h"
 #include "pinsvc.h"
 #include "session.h"
+#include "core/pathesc.h"
 #include "core/pinindex.h"
 #include "core/pintable.h"
 #include "core/proto_format.h"
@@ -630,6 +631,15 @@ int rfs_listing_page(fuse_req_t req, unsigned long page, struct sbuf *t)
 	return err;
 }
 
+/* KEY=PATH, escaped (pathesc.h); left out when it cannot be. */
+static void status_path(struct sbuf *t, const char *key, const char *path)
+{
+	char esc[PESC_MAX(PATH_MAX)];
+
+	if (path && pesc_escape(path, esc, sizeof(esc)) >= 0)
+		sbuf_printf(t, "%s=%s\n", key, esc);
+}
+
 int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 {
 	struct rfs *fs = rfs_of(req);
@@ -645,6 +655,14 @@ int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 		err = caller_text(req, l, true, &all, &pins, &pinned);
 	pthread_mutex_unlock(&l->lock);
 	sbuf_printf(t, "version=%s\n", RDMAFS_VERSION);
+	/*
+	 * Where the daemon serves from, and which process it is, for tools
+	 * that check the setup underneath (rdmafsctl audit): escaped as the
+	 * listing's paths are, so a newline in a name cannot forge a key.
+	 */
+	sbuf_printf(t, "pid=%d\n", (int)getpid());
+	status_path(t, "backing", fs->backing_real);
+	status_path(t, "mountpoint", fs->o.mountpoint);
 	if (err) {
 		/* Never a count that may be short: say it is not known. */
 		sbuf_printf(t, "pins=unknown\nfiles_pinned=unknown\n");

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hup.h"
 #include "listing.h"
 #include "mediate.h"
 #include "pinsvc.h"
@@ -463,6 +464,12 @@ int main(int argc, char *argv[])
 	}
 	/* The lock came along through the fork; its pid did not. */
 	rfs_instance_note(&fs);
+	/* First: every thread started after it inherits SIGHUP blocked. */
+	err = rfs_hup_start(&fs);
+	if (err)
+		syslog(LOG_WARNING,
+		       "SIGHUP will unmount, not reopen the audit log: %s",
+		       strerror(-err));
 	if (start_threads(&fs) < 0)
 		goto out_unmount;
 	/* Not fatal: the mount serves without it (user.rdmafs.session). */

@@ -153,9 +153,12 @@ void rfs_uring_note(fuse_req_t req)
 	 * Negotiated, yet a request through /dev/fuse: the rings did not
 	 * start.  Only a libfuse built without liburing answers ENOTSUP
 	 * here; one with it says EINVAL (not a ring request).  Not settled:
-	 * a later ring request would say the rings run after all.
+	 * a later ring request would say the rings run after all.  Until
+	 * then every /dev/fuse request comes here: a plain load first keeps
+	 * them from writing one shared cache line each.
 	 */
-	if (__atomic_exchange_n(&claimed, true, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&claimed, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&claimed, true, __ATOMIC_RELAXED))
 		return;
 	if (fuse_req_get_payload(req, &payload, &size, NULL) == -ENOTSUP)
 		snprintf(why, sizeof(why),

@@ -52,7 +52,7 @@ soname=$(readelf -d "$LIB" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 if [ "$soname" != librdmafs.so.1 ]; then
 	fail "soname is '$soname', not librdmafs.so.1"
 fi
-if readelf -d "$LIB" | grep NEEDED | grep -q fuse; then
+if readelf -d "$LIB" | grep NEEDED | grep fuse >/dev/null; then
 	fail "librdmafs depends on FUSE: $(readelf -d "$LIB" | grep NEEDED)"
 fi
 

@@ -145,7 +145,7 @@ if ! (cd "$T/app" && cc -std=c99 -Wall -Wextra -Werror -o pin-range \
 fi
 pass "example built with: pkg-config --cflags --libs rdmafs: ${flags[*]}"
 if LD_LIBRARY_PATH=$libdir ldd "$T/app/pin-range" |
-	grep -q "librdmafs.so.1 => $libdir/"; then
+	grep "librdmafs.so.1 => $libdir/" >/dev/null; then
 	pass "it loads librdmafs.so.1 from the installed tree"
 else
 	fail "librdmafs.so.1 not from $libdir: $(LD_LIBRARY_PATH=$libdir ldd "$T/app/pin-range" | grep rdmafs)"

@@ -7,7 +7,7 @@
 # and truncated), malformed lines reported with their number and exit
 # status 4, and --follow: a line appended later, a file replaced (rename
 # and create) or truncated in place (copytruncate), --new, and exit 0 on
-# SIGINT and SIGTERM.
+# SIGINT and SIGTERM; the daemon's SIGHUP reopens the log after a move.
 #
 # Needs root and /dev/fuse (exit 77 otherwise).  RDMAFS_BIN and RDMAFSCTL
 # name the binaries under test (or pass RDMAFSCTL as the first argument).
@@ -215,6 +215,27 @@ if [ "$rc" -eq 4 ]; then
 	pass "--follow: SIGTERM ends it, exit 4 after a malformed line"
 else
 	fail "--follow: exit $rc after SIGTERM, not 4: $(cat "$T/n.err")"
+fi
+
+# SIGHUP after logrotate moved the file away (no copytruncate): the daemon
+# writes to a new file at the path, and the mount keeps serving.
+dpid=$(getfattr --only-values -n user.rdmafs.status "$M" 2>/dev/null |
+	sed -n 's/^pid=//p')
+if [ -z "$dpid" ] || ! kill -0 "$dpid" 2>/dev/null; then
+	fail "SIGHUP: no daemon pid in the status"
+else
+	mv "$LOG" "$LOG.moved"
+	kill -HUP "$dpid"
+	sleep 0.2
+	truncate -s 2M "$M/hup" && ctl "pin hup" pin "$M/hup" 0+4096
+	truncate -s 0 "$M/hup" 2>/dev/null && fail "truncate under a pin succeeded"
+	if wait_for "$LOG" '"event":"refuse".*"path":"hup"' &&
+		! grep -q '"path":"hup"' "$LOG.moved" && kill -0 "$dpid" &&
+		grep -q fuse.rdmafs <<<"$(stat -f -c %T "$M" 2>&1)$(findmnt -n -o FSTYPE -M "$M")"; then
+		pass "SIGHUP reopens the audit log; the mount keeps serving"
+	else
+		fail "SIGHUP: $(cat "$LOG" 2>&1 | tail -n 2) / moved: $(tail -n 1 "$LOG.moved")"
+	fi
 fi
 
 if [ "$failures" -ne 0 ]; then

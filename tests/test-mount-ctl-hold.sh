@@ -81,7 +81,7 @@ if wait_line "$T/h1" '^holding '; then
 else
 	fail "hold: no holding line: $(cat "$T/h1" "$T/h1.err")"
 fi
-if held_by data "$h1" | grep -q '^data 0+4096 owner=0 holder='; then
+if held_by data "$h1" | grep '^data 0+4096 owner=0 holder=' >/dev/null; then
 	pass "hold: listed with holder=$h1"
 else
 	fail "hold: not in the listing: $(getfattr --absolute-names --only-values -n user.rdmafs.pins "$M" 2>&1)"
@@ -148,7 +148,7 @@ truncate -s 64K "$M/data3"
 h3=$!
 bg_pids+=("$h3")
 if wait_line "$T/h3" "^holding $M/data3 all hold=[0-9]+ pid=$h3$" &&
-	held_by data3 "$h3" | grep -q '^data3 all '; then
+	held_by data3 "$h3" | grep '^data3 all ' >/dev/null; then
 	kill -9 "$h3"
 	if ms=$(wait_unheld data3 "$h3"); then
 		echo "ctl-hold: kill -9 -> pin gone from the listing: $ms ms"

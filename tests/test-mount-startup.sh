@@ -408,8 +408,8 @@ if expect_mount "remount: mounted" "$T/b" "$T/m" allow_other; then
 	fi
 	if ! timeout 20 mount -o remount,noatime "$T/m" 2>"$T/err"; then
 		fail "remount,noatime: $(cat "$T/err")"
-	elif ! findmnt -n -o OPTIONS -M "$T/m" | grep -q noatime ||
-		! grep -F " $T/m " /proc/mounts | grep -q noatime; then
+	elif ! findmnt -n -o OPTIONS -M "$T/m" | grep noatime >/dev/null ||
+		! grep -F " $T/m " /proc/mounts | grep noatime >/dev/null; then
 		fail "remount,noatime: /proc/mounts: $(grep -F "$T/m" /proc/mounts)"
 	else
 		pass "remount,noatime: shown in /proc/mounts"

@@ -64,6 +64,13 @@ int ctl_usage_error(const struct subcommand *cmd, const char *fmt, ...)
 int ctl_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * ctl_fail() for a pin or hold of @file: there, EOPNOTSUPP from a file
+ * on an rdmafs mount says the backing cannot pin (CTL_FAILED).
+ */
+int ctl_fail_pin(int err, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Flushes stdout; CTL_OK, or CTL_FAILED with a message. */
 int ctl_finish_output(void);
 
@@ -74,5 +81,11 @@ int ctl_cmd_pin(const struct subcommand *cmd, int argc, char **argv);
 int ctl_cmd_unpin(const struct subcommand *cmd, int argc, char **argv);
 int ctl_cmd_events(const struct subcommand *cmd, int argc, char **argv);
 int ctl_cmd_hold(const struct subcommand *cmd, int argc, char **argv);
+int ctl_cmd_audit(const struct subcommand *cmd, int argc, char **argv);
+int ctl_cmd_metrics(const struct subcommand *cmd, int argc, char **argv);
+
+/* The --help text of commands whose help lives with them. */
+extern const char ctl_audit_help[];
+extern const char ctl_metrics_help[];
 
 #endif

@@ -209,7 +209,8 @@ static int hold_range(struct hold *h, const char *arg, const struct rng *r,
 	close(h->fd);
 	h->fd = -1;
 	if (ret)
-		return ctl_fail(ret, "hold %s of %s", arg, h->file);
+		return ctl_fail_pin(ret, h->file, "hold %s of %s", arg,
+				    h->file);
 	/*
 	 * Signals are ours from now on (a release, then exit 0); until
 	 * here their default ends the process, and with it the session.

@@ -119,7 +119,8 @@ int ctl_cmd_pin(const struct subcommand *cmd, int argc, char **argv)
 	close(fd);
 	if (ret) {
 		join(a.pos + 1, a.npos - 1, what, sizeof(what));
-		ret = ctl_fail(ret, "pin %s of %s", what, a.pos[0]);
+		ret = ctl_fail_pin(ret, a.pos[0], "pin %s of %s", what,
+				   a.pos[0]);
 	}
 out_free:
 	free(ranges);

@@ -57,6 +57,34 @@ int ctl_fail(int err, const char *fmt, ...)
 	return err == -ENOTSUP || err == ENOTSUP ? CTL_NOT_RDMAFS : CTL_FAILED;
 }
 
+int ctl_fail_pin(int err, const char *file, const char *fmt, ...)
+{
+	struct rdmafs_mount *m;
+	va_list ap;
+
+	/*
+	 * On a file the daemon serves, EOPNOTSUPP is the backing's answer,
+	 * not "no rdmafs here": it cannot keep the range's blocks in place.
+	 */
+	if ((err == -ENOTSUP || err == ENOTSUP) &&
+	    rdmafs_mount_open(file, &m) == 0) {
+		rdmafs_mount_close(m);
+		fprintf(stderr, PROG ": Couldn't ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr,
+			": the backing filesystem cannot keep the range's blocks in place (no FIEMAP, or it cannot allocate or unshare them: tmpfs?)\n");
+		return CTL_FAILED;
+	}
+	fprintf(stderr, PROG ": Couldn't ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", rdmafs_strerror(err));
+	return err == -ENOTSUP || err == ENOTSUP ? CTL_NOT_RDMAFS : CTL_FAILED;
+}
+
 /* getopt's own message would name the subcommand as the program. */
 static void bad_option(const char *who, const char *help, char **argv)
 {
@@ -222,6 +250,21 @@ static const struct subcommand subcommands[] = {
 			"  -n, --new     with --follow: skip what LOGFILE holds now\n"
 			"  -j, --json    print one normalized JSON object per line\n"
 			"  -h, --help    show this help\n",
+	},
+	{
+		.name = "audit",
+		.fn = ctl_cmd_audit,
+		.synopsis = "[--json] PATH",
+		.summary =
+			"Check that a mount or backing directory keeps pins safe",
+		.help = ctl_audit_help,
+	},
+	{
+		.name = "metrics",
+		.fn = ctl_cmd_metrics,
+		.synopsis = "MOUNT",
+		.summary = "Print the mount's metrics for Prometheus",
+		.help = ctl_metrics_help,
 	},
 };
 

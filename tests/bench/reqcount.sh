@@ -66,7 +66,7 @@ cleanup() {
 	done
 	[[ -n $daemon_pid ]] && kill "$daemon_pid" 2>/dev/null || true
 	[[ -n $inst && -d $inst ]] && rmdir "$inst" 2>/dev/null || true
-	if findmnt -rn -o TARGET | grep -q "^$tmp/"; then
+	if findmnt -rn -o TARGET | grep "^$tmp/" >/dev/null; then
 		echo "reqcount.sh: mounts left under $tmp; not removing it" >&2
 	else
 		rm -rf "$tmp"

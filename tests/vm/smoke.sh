@@ -72,7 +72,7 @@ if [[ -n $gid ]]; then
 	timeout 30 ibv_rc_pingpong -d rxe0 -g "$gid" -o -n 100 >/tmp/pp-server.log 2>&1 &
 	server=$!
 	for _ in $(seq 50); do
-		ss -ltn | grep -q ':18515 ' && break
+		ss -ltn | grep ':18515 ' >/dev/null && break
 		sleep 0.1
 	done
 	if timeout 30 ibv_rc_pingpong -d rxe0 -g "$gid" -o -n 100 localhost >/tmp/pp-client.log 2>&1 &&
@@ -149,7 +149,7 @@ info "fincore /mnt/pmem/mapped: ${resident:-?} bytes in the page cache"
 vmflags=$(awk '/^vmflags/ { $1 = ""; print }' /tmp/map.log)
 [[ " $vmflags " == *" hg "* || " $vmflags " == *" mm "* ]]
 expect $((!$?)) "the mapping's VmFlags (DAX: hg):$vmflags"
-if xfs_io -c 'pread -q 0 8' -c 'statx -r' /mnt/pmem/mapped | grep -q '^stat.attributes = 0x[0-9a-f]*2[0-9a-f]\{5\}$'; then
+if xfs_io -c 'pread -q 0 8' -c 'statx -r' /mnt/pmem/mapped | grep '^stat.attributes = 0x[0-9a-f]*2[0-9a-f]\{5\}$' >/dev/null; then
 	info "statx through the mount: STATX_ATTR_DAX"
 else
 	info "statx through the mount: no STATX_ATTR_DAX (FUSE does not pass it on)"

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * SIGHUP reopens the audit log (audit_log=), as daemons do for logrotate:
+ * after the rotation moved the file away, the daemon writes to a new file
+ * at the same path instead of the moved one.  libfuse would take SIGHUP
+ * as a request to unmount, which a log rotation must never cause.
+ *
+ * SIGHUP is blocked in the thread that starts every other thread, so all
+ * of them inherit the mask, and one thread takes it with sigwaitinfo():
+ * audit_reopen() takes a lock and allocates, which a handler must not.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "rdmafs.h"
+#include "hup.h"
+#include "core/audit.h"
+
+static void *hup_thread(void *arg)
+{
+	struct rfs *fs = arg;
+	siginfo_t si;
+	sigset_t set;
+	int err;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		err = audit_reopen(fs->audit);
+		if (err)
+			syslog(LOG_ERR,
+			       "SIGHUP from pid %d: couldn't reopen the audit log (%s): still writing to the old file",
+			       (int)si.si_pid, strerror(-err));
+		else
+			syslog(LOG_INFO,
+			       "SIGHUP from pid %d: audit log reopened",
+			       (int)si.si_pid);
+	}
+	return NULL;
+}
+
+int rfs_hup_start(struct rfs *fs)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t set;
+	int err;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (err)
+		return -err;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* It only waits: a small stack is plenty. */
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	err = pthread_create(&t, &attr, hup_thread, fs);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		/* Back as it was: SIGHUP stops the daemon, as libfuse has it. */
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		return -err;
+	}
+	return 0;
+}
