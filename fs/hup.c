@@ -8,6 +8,9 @@
  * SIGHUP is blocked in the thread that starts every other thread, so all
  * of them inherit the mask, and one thread takes it with sigwaitinfo():
  * audit_reopen() takes a lock and allocates, which a handler must not.
+ * That thread starts last, after the pin table and the mediator: under a
+ * tight task limit (TasksMax) those must be the ones that fail to start,
+ * cleanly, not a library that aborts when its thread cannot be made.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +22,12 @@
 #include "hup.h"
 #include "core/audit.h"
 
+static void hup_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+}
+
 static void *hup_thread(void *arg)
 {
 	struct rfs *fs = arg;
@@ -26,8 +35,7 @@ static void *hup_thread(void *arg)
 	sigset_t set;
 	int err;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
+	hup_set(&set);
 	for (;;) {
 		if (sigwaitinfo(&set, &si) < 0)
 			continue;
@@ -44,6 +52,14 @@ static void *hup_thread(void *arg)
 	return NULL;
 }
 
+void rfs_hup_block(void)
+{
+	sigset_t set;
+
+	hup_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 int rfs_hup_start(struct rfs *fs)
 {
 	pthread_attr_t attr;
@@ -51,11 +67,7 @@ int rfs_hup_start(struct rfs *fs)
 	sigset_t set;
 	int err;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	err = pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (err)
-		return -err;
+	hup_set(&set);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* It only waits: a small stack is plenty. */
@@ -63,7 +75,11 @@ int rfs_hup_start(struct rfs *fs)
 	err = pthread_create(&t, &attr, hup_thread, fs);
 	pthread_attr_destroy(&attr);
 	if (err) {
-		/* Back as it was: SIGHUP stops the daemon, as libfuse has it. */
+		/*
+		 * Unblocked in this thread, the one libfuse's loop runs in:
+		 * a SIGHUP then stops the daemon, as libfuse has it, instead
+		 * of staying pending for ever.
+		 */
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 		return -err;
 	}

@@ -4,10 +4,13 @@
 
 struct rfs;
 
+/* Blocks SIGHUP: call before any other thread starts (they inherit it). */
+void rfs_hup_block(void);
+
 /*
- * Makes SIGHUP reopen the audit log instead of unmounting.  Call before
- * any other thread starts (they inherit SIGHUP blocked).  0 or -errno;
- * on failure SIGHUP keeps libfuse's meaning.
+ * Starts the thread that takes SIGHUP and reopens the audit log.  0 or
+ * -errno; on failure SIGHUP is unblocked here and keeps libfuse's meaning
+ * (unmount).
  */
 int rfs_hup_start(struct rfs *fs);
 

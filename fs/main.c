@@ -465,11 +465,7 @@ int main(int argc, char *argv[])
 	/* The lock came along through the fork; its pid did not. */
 	rfs_instance_note(&fs);
 	/* First: every thread started after it inherits SIGHUP blocked. */
-	err = rfs_hup_start(&fs);
-	if (err)
-		syslog(LOG_WARNING,
-		       "SIGHUP will unmount, not reopen the audit log: %s",
-		       strerror(-err));
+	rfs_hup_block();
 	if (start_threads(&fs) < 0)
 		goto out_unmount;
 	/* Not fatal: the mount serves without it (user.rdmafs.session). */
@@ -477,6 +473,11 @@ int main(int argc, char *argv[])
 	if (err)
 		syslog(LOG_WARNING,
 		       "no session channel: %s (session pins unavailable)",
+		       strerror(-err));
+	err = rfs_hup_start(&fs);
+	if (err)
+		syslog(LOG_WARNING,
+		       "SIGHUP will unmount, not reopen the audit log: %s",
 		       strerror(-err));
 	rfs_daemon_ready(0);
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mediate.h"
+#include "med_stats.h"
 
 struct rfs_mediator {
 	pthread_mutex_t lock;
@@ -25,8 +26,7 @@ struct rfs_mediator {
 	int64_t next_recheck; /* the next look without a kick */
 	int64_t next_poll; /* the next look at the callers' signals */
 	pthread_rwlock_t gate; /* see rfs_gate_enter() in mediate.h */
-	uint64_t refused, deferred, broken, audited, copied;
-	uint64_t notified, killed; /* holders told, killed by break_kill */
+	struct rfs_med_stats stats; /* the status's counters */
 };
 
 /* CLOCK_MONOTONIC in milliseconds. */

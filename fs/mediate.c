@@ -28,7 +28,17 @@
 
 static void count(uint64_t *c)
 {
-	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+	rfs_med_stats_inc(c);
+}
+
+/*
+ * A refusal at decision time, whatever its cause (the policy, EDEADLK,
+ * failing closed): counted in the total and under m's class.
+ */
+static void count_refused(struct rfs *fs, struct rfs_med *m)
+{
+	count(&fs->med->stats.refused);
+	rfs_med_stats_decided(&fs->med->stats, m->op->cls, POL_REFUSE);
 }
 
 /* Releases what @m holds, once answered. */
@@ -60,9 +70,15 @@ static void finish(struct rfs *fs, struct rfs_med *m, int err)
 	release(fs, m);
 }
 
-/* The same for a parked request, which is then freed. */
-static void finish_parked(struct rfs *fs, struct rfs_med *m, int err)
+/*
+ * The same for a parked request, which is then freed; @out and @waited
+ * (ms since it parked) go to the outcome counters and the wait
+ * histogram.
+ */
+static void finish_parked(struct rfs *fs, struct rfs_med *m, int err,
+			  enum rfs_med_outcome out, int64_t waited)
 {
+	rfs_med_stats_waited(&fs->med->stats, out, waited);
 	finish(fs, m, err);
 	rfs_med_ring_release(fs, m);
 	free(m);
@@ -70,10 +86,11 @@ static void finish_parked(struct rfs *fs, struct rfs_med *m, int err)
 
 void rfs_med_shutdown(struct rfs *fs, struct rfs_med *m)
 {
+	int64_t waited = rfs_med_now_ms() - m->parked_ms;
+
 	fuse_req_interrupt_func(m->req, NULL, NULL);
-	rfs_med_record(fs, m, "shutdown", ESHUTDOWN,
-		       rfs_med_now_ms() - m->parked_ms, NULL, 0);
-	finish_parked(fs, m, -ESHUTDOWN);
+	rfs_med_record(fs, m, "shutdown", ESHUTDOWN, waited, NULL, 0);
+	finish_parked(fs, m, -ESHUTDOWN, RFS_MED_OUT_SHUTDOWN, waited);
 }
 
 /*
@@ -112,7 +129,7 @@ static int tell(struct rfs *fs, struct rfs_med *m, const struct pin *pins,
 					told[i].uid, told[i].comm);
 			if (h && !h->told) {
 				h->told = true;
-				count(&fs->med->notified);
+				count(&fs->med->stats.notified);
 			}
 		}
 	}
@@ -220,7 +237,7 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 				continue;
 			h->fate = AUDIT_HOLDER_KILLED;
 			h->why = m->why;
-			count(&fs->med->killed);
+			count(&fs->med->stats.killed);
 			killed++;
 		}
 	}
@@ -255,7 +272,7 @@ static int do_break(struct rfs *fs, struct rfs_med *m, struct audit_pin *met,
 	settle_holders(fs, m);
 	holders_revoked(&m->holders, m->snap.pins, m->snap.n);
 	n += rfs_med_break(fs, m, met + n, RFS_MED_AUDIT_PINS - n);
-	count(&fs->med->broken);
+	count(&fs->med->stats.broken);
 	rfs_med_record(fs, m, "break", 0, rfs_med_now_ms() - m->parked_ms, met,
 		       n);
 	return 0;
@@ -303,17 +320,17 @@ void rfs_med_settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 		if (!err)
 			settle_holders(fs, m);
 		rfs_med_record(fs, m, "interrupted", EINTR, waited, NULL, 0);
-		finish_parked(fs, m, -EINTR);
+		finish_parked(fs, m, -EINTR, RFS_MED_OUT_INTERRUPTED, waited);
 	} else if (err) {
 		/* Whether pins are left cannot be told: fail closed. */
 		m->reason = "out of memory";
-		count(&fs->med->refused);
+		count(&fs->med->stats.refused);
 		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
-		finish_parked(fs, m, err);
+		finish_parked(fs, m, err, RFS_MED_OUT_ERROR, waited);
 	} else if (!m->snap.n && !killed) {
 		settle_holders(fs, m);
 		rfs_med_record(fs, m, "done", 0, waited, NULL, 0);
-		finish_parked(fs, m, 0);
+		finish_parked(fs, m, 0, RFS_MED_OUT_DONE, waited);
 	} else if (!due) {
 		rfs_gate_leave(fs);
 		rfs_med_snap_free(&m->snap);
@@ -321,14 +338,14 @@ void rfs_med_settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 	} else if (!m->breaking) {
 		settle_holders(fs, m);
 		rfs_med_record(fs, m, "timeout", ETXTBSY, waited, NULL, 0);
-		finish_parked(fs, m, -ETXTBSY);
+		finish_parked(fs, m, -ETXTBSY, RFS_MED_OUT_TIMEOUT, waited);
 	} else if ((err = do_break(fs, m, met, nmet)) < 0) {
 		m->reason = "out of memory";
-		count(&fs->med->refused);
+		count(&fs->med->stats.refused);
 		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
-		finish_parked(fs, m, err);
+		finish_parked(fs, m, err, RFS_MED_OUT_ERROR, waited);
 	} else {
-		finish_parked(fs, m, 0);
+		finish_parked(fs, m, 0, RFS_MED_OUT_BREAK, waited);
 	}
 	rfs_gate_leave(fs);
 }
@@ -358,7 +375,9 @@ static struct rfs_med *keep(struct rfs_med *m)
 static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 {
 	m->breaking = breaking;
-	count(&fs->med->deferred);
+	count(&fs->med->stats.deferred);
+	rfs_med_stats_decided(&fs->med->stats, m->op->cls,
+			      breaking ? POL_BREAK : POL_DEFER);
 	rfs_med_park(fs, m, false);
 }
 
@@ -403,7 +422,7 @@ static void fail(struct rfs *fs, struct rfs_med *m, int err, const char *reason)
 	if (!m->who)
 		m->who = offender(m->req);
 	m->reason = reason ? reason : m->reason;
-	count(&fs->med->refused);
+	count_refused(fs, m);
 	rfs_med_record(fs, m, "refuse", err, -1, NULL, 0);
 	finish(fs, m, err < 0 ? err : -err);
 }
@@ -463,15 +482,17 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 	case POL_PERFORM:
 		return finish(fs, m, 0);
 	case POL_DO_DEADLOCK:
-		count(&fs->med->refused);
+		count_refused(fs, m);
 		rfs_med_record(fs, m, "refuse", EDEADLK, -1, NULL, 0);
 		return finish(fs, m, -EDEADLK);
 	case POL_DO_AUDIT:
-		count(&fs->med->audited);
+		count(&fs->med->stats.audited);
+		rfs_med_stats_decided(&fs->med->stats, m->op->cls, POL_AUDIT);
 		rfs_med_record(fs, m, "audit", 0, -1, NULL, 0);
 		return finish(fs, m, 0);
 	case POL_DO_COPY:
-		count(&fs->med->copied);
+		count(&fs->med->stats.copied);
+		rfs_med_stats_decided(&fs->med->stats, m->op->cls, POL_COPY);
 		m->copy = true;
 		rfs_med_record(fs, m, "copy", 0, -1, NULL, 0);
 		return finish(fs, m, 0);
@@ -486,7 +507,7 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 		if (!rfs_med_ring_reserve(fs, m)) {
 			m->reason =
 				"io_uring: as many requests parked as a ring queue can hold";
-			count(&fs->med->refused);
+			count_refused(fs, m);
 			rfs_med_record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
 			return finish(fs, m, -ETXTBSY);
 		}
@@ -507,7 +528,7 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 		return park(fs, h, v == POL_DO_BREAK);
 	case POL_DO_REFUSE:
 	default:
-		count(&fs->med->refused);
+		count_refused(fs, m);
 		rfs_med_record(fs, m, "refuse", ETXTBSY, -1, NULL, 0);
 		return finish(fs, m, -ETXTBSY);
 	}
@@ -558,9 +579,10 @@ void rfs_mediate(struct rfs *fs, struct rfs_med *m)
 	rfs_gate_leave(fs);
 }
 
-void rfs_mediate_status(struct rfs *fs, char *buf, size_t size)
+void rfs_mediate_status(struct rfs *fs, struct sbuf *t)
 {
 	struct rfs_mediator *md = fs->med;
+	char pol[512];
 	size_t parked = 0;
 	int n;
 
@@ -569,19 +591,17 @@ void rfs_mediate_status(struct rfs *fs, char *buf, size_t size)
 		parked = md->nparked;
 		pthread_mutex_unlock(&md->lock);
 	}
-	n = pol_format(&fs->pol, buf, size);
-	if (md && n > 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n,
-			 "parked=%zu\nrefused=%" PRIu64 "\ndeferred=%" PRIu64
-			 "\nbroken=%" PRIu64 "\naudited=%" PRIu64
-			 "\ncopied=%" PRIu64 "\nnotified=%" PRIu64
-			 "\nkilled=%" PRIu64 "\n",
-			 parked,
-			 __atomic_load_n(&md->refused, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->deferred, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->broken, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->audited, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->copied, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->notified, __ATOMIC_RELAXED),
-			 __atomic_load_n(&md->killed, __ATOMIC_RELAXED));
+	/*
+	 * Seven keys with values of at most 31 characters (pol_format()):
+	 * it fits, but a cut policy would be a lie, so check anyway.
+	 */
+	n = pol_format(&fs->pol, pol, sizeof(pol));
+	if (n < 0 || (size_t)n >= sizeof(pol))
+		return sbuf_fail(t, -EOVERFLOW);
+	sbuf_puts(t, pol);
+	if (!md)
+		return;
+	sbuf_printf(t, "parked=%zu\n", parked);
+	rfs_med_stats_format(&md->stats, t);
+	sbuf_printf(t, "holders=%" PRIu64 "\n", rfs_sess_holders(fs));
 }

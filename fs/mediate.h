@@ -26,6 +26,7 @@
 #include "core/holders.h"
 #include "core/pinset.h"
 #include "core/policy.h"
+#include "core/strbuf.h"
 
 struct rfs_med;
 
@@ -176,11 +177,13 @@ void rfs_gate_lock_pin(struct rfs *fs);
 void rfs_gate_unlock_pin(struct rfs *fs);
 
 /*
- * The status lines of the policy and counters: parked (requests
- * waiting now), refused, deferred,
- * broken, audited, copied, notified (holders told, once per request
- * and session), killed (holders killed by break_kill).
+ * Appends the status lines of the policy and counters to @t: parked
+ * (requests waiting now), refused, deferred, broken, audited, copied,
+ * notified (holders told, once per request and session), killed
+ * (holders killed by break_kill), then med_stats.h's by class and
+ * action, parked requests' outcomes and waits, and holders (sessions
+ * holding a pin).  A failure is @t's sticky error: never a cut text.
  */
-void rfs_mediate_status(struct rfs *fs, char *buf, size_t size);
+void rfs_mediate_status(struct rfs *fs, struct sbuf *t);
 
 #endif

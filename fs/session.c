@@ -28,6 +28,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "med_stats.h"
 #include "pinsvc.h"
 #include "session_int.h"
 #include "core/pinindex.h"
@@ -532,4 +533,24 @@ void rfs_sess_counts(struct rfs *fs, uint64_t *sessions, uint64_t *pins)
 	*sessions = ss->nsess;
 	*pins = ss->npins;
 	pthread_mutex_unlock(&ss->lock);
+}
+
+/*
+ * Walked under the lock rather than kept as a count: it is read only by
+ * the status, while holds and releases are many.
+ */
+uint64_t rfs_sess_holders(struct rfs *fs)
+{
+	struct rfs_sessions *ss = fs->sessions;
+	const struct sess *s;
+	uint64_t n = 0;
+
+	if (!ss)
+		return 0;
+	pthread_mutex_lock(&ss->lock);
+	for (s = ss->list; s; s = s->next)
+		if (!s->dead && s->nactive)
+			n++;
+	pthread_mutex_unlock(&ss->lock);
+	return n;
 }

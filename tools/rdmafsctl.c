@@ -295,7 +295,8 @@ static void usage(FILE *f)
 		"  -h, --help      show this help\n"
 		"  -V, --version   show the version\n\n"
 		"Exit status: 0 ok, 1 failed, 2 wrong usage, 3 not an rdmafs\n"
-		"mount, 4 malformed lines in an events LOGFILE.\n"
+		"mount, 4 malformed lines in an events LOGFILE; audit: 0 all\n"
+		"ok, 1 warnings, 2 a failure.\n"
 		"'" PROG " COMMAND --help' describes a command.\n");
 }
 
