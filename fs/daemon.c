@@ -7,13 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "notify.h"
 
 /* The child's end of the pipe to the waiting parent; -1: none. */
 static int report_fd = -1;
 static bool reported;
+/* What the service manager was told (notify.h). */
+static bool told_ready, told_stopping;
 
 /*
  * The child died before it said how start-up went (killed, or crashed):
@@ -80,14 +84,50 @@ int rfs_daemon_fork(bool foreground, struct fuse_session *se)
 	return chdir("/") < 0 ? -errno : 0;
 }
 
+/*
+ * Only now, with the mount serving (the kernel queues requests until the
+ * loop reads them, so nothing that follows READY=1 fails), may units
+ * ordered after ours start.  Daemonised (no -f), the process that says
+ * so is not the one the manager started: MAINPID names it.
+ */
+static void tell_ready(bool forked)
+{
+	char msg[64];
+	int err;
+
+	if (forked)
+		snprintf(msg, sizeof(msg),
+			 "READY=1\nSTATUS=Serving\nMAINPID=%d", (int)getpid());
+	else
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=Serving");
+	err = rfs_notify(msg);
+	if (err < 0)
+		syslog(LOG_WARNING,
+		       "couldn't tell the service manager (NOTIFY_SOCKET) that the mount is ready: %s",
+		       strerror(-err));
+	told_ready = err > 0;
+}
+
+void rfs_daemon_stopping(void)
+{
+	if (!told_ready || told_stopping)
+		return;
+	told_stopping = true;
+	rfs_notify("STOPPING=1\nSTATUS=Unmounting");
+}
+
 void rfs_daemon_ready(int status)
 {
 	unsigned char b =
 		status < 0 || status > 255 ? 1 : (unsigned char)status;
+	bool forked = report_fd >= 0;
 	int null;
 
-	if (reported)
+	if (reported) {
+		/* main()'s last call, as the daemon ends (daemon.h) */
+		rfs_daemon_stopping();
 		return;
+	}
 	reported = true;
 	if (status == 0 && report_fd >= 0) {
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -99,6 +139,12 @@ void rfs_daemon_ready(int status)
 				close(null);
 		}
 	}
+	/*
+	 * Before the waiting parent exits: a manager that follows MAINPID
+	 * sees the main process change, not end.
+	 */
+	if (status == 0)
+		tell_ready(forked);
 	if (report_fd >= 0) {
 		/* Short of a write, the parent reads EOF and exits 1. */
 		ssize_t n = write(report_fd, &b, 1);

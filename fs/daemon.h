@@ -29,8 +29,16 @@ int rfs_daemon_fork(bool foreground, struct fuse_session *se);
 /*
  * Start-up is over with exit status @status (0: serving).  The waiting
  * parent exits with it; on 0, stdin, stdout and stderr go to /dev/null
- * (messages then go to syslog).  Only the first call counts.
+ * (messages then go to syslog), and a service manager that asked
+ * ($NOTIFY_SOCKET, systemd's Type=notify) is sent READY=1 (and
+ * MAINPID= when daemonised).  Only the first call reports start-up; a
+ * later one, as main() ends, is rfs_daemon_stopping().
  */
 void rfs_daemon_ready(int status);
+/*
+ * The mount is going away (the loop ended: a signal or an unmount):
+ * tells the service manager STOPPING=1, once, if it was told READY=1.
+ */
+void rfs_daemon_stopping(void);
 
 #endif

@@ -500,6 +500,8 @@ int main(int argc, char *argv[])
 	}
 	/* A signal (SIGTERM, SIGINT) is a normal way to stop. */
 	ret = ret < 0 ? 1 : 0;
+	/* systemd (Type=notify): the unit is deactivating from here on. */
+	rfs_daemon_stopping();
 
 out_unmount:
 	/*

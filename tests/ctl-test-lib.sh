@@ -73,20 +73,6 @@ trap cleanup EXIT
 # shellcheck source=tests/mount-test-lib.sh
 . "$(dirname "$0")/mount-test-lib.sh"
 
-# Waits up to 5 s for $M to become (or, with "gone", stop being) a mount.
-wait_mount() {
-	local _
-	for _ in $(seq 100); do
-		if [ "${1:-}" = gone ]; then
-			is_rdmafs_mount "$M" || return 0
-		else
-			is_rdmafs_mount "$M" && return 0
-		fi
-		sleep 0.05
-	done
-	return 1
-}
-
 do_mount() {
 	if ! timeout 20 "$BIN" -o "$MOUNT_OPTS" "$B" "$M" 2>"$T/err" ||
 		! wait_mount; then

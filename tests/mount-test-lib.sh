@@ -17,3 +17,18 @@ pass() {
 is_rdmafs_mount() {
 	[ "$(findmnt -n -o FSTYPE -M "$1" 2>/dev/null | tail -n 1)" = fuse.rdmafs ]
 }
+
+# Waits up to 5 s for $M to become (or, with "gone", stop being) an
+# rdmafs mount.
+wait_mount() {
+	local _
+	for _ in $(seq 100); do
+		if [ "${1:-}" = gone ]; then
+			is_rdmafs_mount "$M" || return 0
+		else
+			is_rdmafs_mount "$M" && return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,45 +45,51 @@ int ctl_usage_error(const struct subcommand *cmd, const char *fmt, ...)
 	return CTL_USAGE;
 }
 
+/* "rdmafsctl: Couldn't WHAT: REASON" */
+static void vfail(const char *reason, const char *fmt, va_list ap)
+{
+	fprintf(stderr, PROG ": Couldn't ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, ": %s\n", reason);
+}
+
+/* EOPNOTSUPP is ENOTSUP on Linux: "not on an rdmafs mount" */
+static int fail_status(int err)
+{
+	return err == -ENOTSUP || err == ENOTSUP ? CTL_NOT_RDMAFS : CTL_FAILED;
+}
+
 int ctl_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, PROG ": Couldn't ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfail(rdmafs_strerror(err), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", rdmafs_strerror(err));
-	/* EOPNOTSUPP is ENOTSUP on Linux: "not on an rdmafs mount" */
-	return err == -ENOTSUP || err == ENOTSUP ? CTL_NOT_RDMAFS : CTL_FAILED;
+	return fail_status(err);
 }
 
 int ctl_fail_pin(int err, const char *file, const char *fmt, ...)
 {
 	struct rdmafs_mount *m;
+	bool backing = false;
 	va_list ap;
 
 	/*
 	 * On a file the daemon serves, EOPNOTSUPP is the backing's answer,
 	 * not "no rdmafs here": it cannot keep the range's blocks in place.
 	 */
-	if ((err == -ENOTSUP || err == ENOTSUP) &&
+	if (fail_status(err) == CTL_NOT_RDMAFS &&
 	    rdmafs_mount_open(file, &m) == 0) {
 		rdmafs_mount_close(m);
-		fprintf(stderr, PROG ": Couldn't ");
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fprintf(stderr,
-			": the backing filesystem cannot keep the range's blocks in place (no FIEMAP, or it cannot allocate or unshare them: tmpfs?)\n");
-		return CTL_FAILED;
+		backing = true;
 	}
-	fprintf(stderr, PROG ": Couldn't ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfail(backing ? "the backing filesystem cannot keep the range's blocks in place (no FIEMAP, or it cannot allocate or unshare them: tmpfs?)"
+		      : rdmafs_strerror(err),
+	      fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", rdmafs_strerror(err));
-	return err == -ENOTSUP || err == ENOTSUP ? CTL_NOT_RDMAFS : CTL_FAILED;
+	return backing ? CTL_FAILED : fail_status(err);
 }
 
 /* getopt's own message would name the subcommand as the program. */

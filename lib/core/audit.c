@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/audit.h"
+#include "core/audit_journal.h"
 #include "core/jsonesc.h"
 #include "core/range.h"
 
@@ -34,6 +35,8 @@ struct audit {
 	int fd; /* the JSON file; -1 without one */
 	char *path; /* absolute, for audit_reopen(); NULL without a file */
 	int flags;
+	/* events to journald (audit_journal.h) in syslog's place */
+	bool journal;
 };
 
 /* How much of an event to show, in raw bytes and pins. */
@@ -669,8 +672,15 @@ struct audit *audit_open(const char *path, int flags)
 			goto out_path;
 		}
 	}
-	if (!(flags & AUDIT_NO_SYSLOG))
+	/*
+	 * openlog() either way: the daemon's own messages go to syslog.
+	 * The events go to journald instead where it runs (never both:
+	 * journald also takes syslog's socket, and would show each twice).
+	 */
+	if (!(flags & AUDIT_NO_SYSLOG)) {
 		openlog("rdmafs", LOG_PID, LOG_DAEMON);
+		a->journal = audit_journal_running(AUDIT_JOURNAL_SOCKET);
+	}
 	return a;
 
 out_path:
@@ -724,8 +734,13 @@ static void log_text(struct audit *a, const struct audit_event *ev)
 	n = format_fitted(format_text, ev, line + plen, AUDIT_TEXT_MAX);
 	if (n < 0)
 		return;
-	/* Never as the format: the line holds names users chose. */
-	if (!(a->flags & AUDIT_NO_SYSLOG))
+	/*
+	 * Never as the format: the line holds names users chose.  Should
+	 * journald have gone away since, syslog rather than nothing.
+	 */
+	if (!(a->flags & AUDIT_NO_SYSLOG) &&
+	    (!a->journal ||
+	     audit_journal_send(ev, line + plen, n, priority(ev->event)) < 0))
 		syslog(priority(ev->event), "%s", line + plen);
 	if (a->flags & AUDIT_STDERR) {
 		memcpy(line, prefix, plen);

@@ -7,7 +7,11 @@
  *
  * Each event goes to two sinks:
  *
- * - syslog (ident "rdmafs", facility daemon), as one line for people:
+ * - syslog (ident "rdmafs", facility daemon), as one line for people;
+ *   where journald runs (its socket accepts a connection when the trail
+ *   opens) and rdmafs has libsystemd, to the journal instead, the same
+ *   line as MESSAGE with the event's parts as fields of their own
+ *   (core/audit_journal.h):
  *
  *     refuse truncate path=a/b off=0 len=4096 err=ETXTBSY
  *     pins=0+1048576(owner=0,holder=-) by pid=123 tgid=123 uid=1000
@@ -191,7 +195,8 @@ enum {
 struct audit;
 
 /*
- * Starts an audit trail: syslog (unless AUDIT_NO_SYSLOG) and, when @path
+ * Starts an audit trail: syslog, or journald where it runs (unless
+ * AUDIT_NO_SYSLOG; see core/audit_journal.h), and, when @path
  * is not NULL, the JSON Lines file @path, created with mode 0640 (less
  * the umask) if missing and appended to (O_APPEND).  @path's last
  * component must not be a symbolic link (ELOOP: it is not followed) and
