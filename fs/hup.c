@@ -5,22 +5,28 @@
  * at the same path instead of the moved one.  libfuse would take SIGHUP
  * as a request to unmount, which a log rotation must never cause.
  *
- * SIGHUP is blocked in the thread that starts every other thread, so all
- * of them inherit the mask, and one thread takes it with sigwaitinfo():
+ * SIGHUP is blocked first thing in main(), before libfuse's handlers and
+ * before any thread, so every thread inherits the mask and a SIGHUP that
+ * comes during start-up waits; one thread takes it with sigwaitinfo():
  * audit_reopen() takes a lock and allocates, which a handler must not.
  * That thread starts last, after the pin table and the mediator: under a
  * tight task limit (TasksMax) those must be the ones that fail to start,
- * cleanly, not a library that aborts when its thread cannot be made.
+ * cleanly, not a library that aborts when its thread cannot be made.  It
+ * is stopped before the audit trail is closed.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "rdmafs.h"
 #include "hup.h"
 #include "core/audit.h"
+
+static pthread_t hup_tid;
+static bool started, stopping;
 
 static void hup_set(sigset_t *set)
 {
@@ -39,15 +45,23 @@ static void *hup_thread(void *arg)
 	for (;;) {
 		if (sigwaitinfo(&set, &si) < 0)
 			continue;
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+			break;
+		if (!fs->o.audit_log) {
+			syslog(LOG_INFO,
+			       "SIGHUP from pid %d: no audit_log= to reopen",
+			       (int)si.si_pid);
+			continue;
+		}
 		err = audit_reopen(fs->audit);
 		if (err)
 			syslog(LOG_ERR,
-			       "SIGHUP from pid %d: couldn't reopen the audit log (%s): still writing to the old file",
-			       (int)si.si_pid, strerror(-err));
+			       "SIGHUP from pid %d: couldn't reopen the audit log %s (%s): still writing to the old file",
+			       (int)si.si_pid, fs->o.audit_log, strerror(-err));
 		else
 			syslog(LOG_INFO,
-			       "SIGHUP from pid %d: audit log reopened",
-			       (int)si.si_pid);
+			       "SIGHUP from pid %d: audit log %s reopened",
+			       (int)si.si_pid, fs->o.audit_log);
 	}
 	return NULL;
 }
@@ -63,16 +77,14 @@ void rfs_hup_block(void)
 int rfs_hup_start(struct rfs *fs)
 {
 	pthread_attr_t attr;
-	pthread_t t;
 	sigset_t set;
 	int err;
 
 	hup_set(&set);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* It only waits: a small stack is plenty. */
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	err = pthread_create(&t, &attr, hup_thread, fs);
+	err = pthread_create(&hup_tid, &attr, hup_thread, fs);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		/*
@@ -83,5 +95,17 @@ int rfs_hup_start(struct rfs *fs)
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 		return -err;
 	}
+	started = true;
 	return 0;
+}
+
+void rfs_hup_stop(void)
+{
+	if (!started)
+		return;
+	started = false;
+	__atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
+	/* To the thread itself: it wakes, sees stopping, and ends. */
+	pthread_kill(hup_tid, SIGHUP);
+	pthread_join(hup_tid, NULL);
 }

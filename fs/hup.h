@@ -4,7 +4,10 @@
 
 struct rfs;
 
-/* Blocks SIGHUP: call before any other thread starts (they inherit it). */
+/*
+ * Blocks SIGHUP: call before libfuse's handlers and before any other
+ * thread starts (they inherit it); a SIGHUP then waits for the thread.
+ */
 void rfs_hup_block(void);
 
 /*
@@ -13,5 +16,8 @@ void rfs_hup_block(void);
  * (unmount).
  */
 int rfs_hup_start(struct rfs *fs);
+
+/* Ends that thread (before the audit trail is closed); idempotent. */
+void rfs_hup_stop(void);
 
 #endif

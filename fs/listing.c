@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -646,6 +647,7 @@ int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 	struct rfs_listing *l = fs->listing;
 	const struct sbuf *all;
 	uint64_t pins = 0, pinned = 0, sessions, spins;
+	struct stat bst;
 	int err;
 
 	/* Counted from the listing: the table misses files not looked up. */
@@ -662,6 +664,11 @@ int rfs_listing_status(fuse_req_t req, struct sbuf *t)
 	 */
 	sbuf_printf(t, "pid=%d\n", (int)getpid());
 	status_path(t, "backing", fs->backing_real);
+	/* Its identity: a path can be renamed or replaced since. */
+	if (fstat(fs->root_fd, &bst) == 0)
+		sbuf_printf(t, "backing_dev=%u:%u\nbacking_ino=%llu\n",
+			    major(bst.st_dev), minor(bst.st_dev),
+			    (unsigned long long)bst.st_ino);
 	status_path(t, "mountpoint", fs->o.mountpoint);
 	if (err) {
 		/* Never a count that may be short: say it is not known. */

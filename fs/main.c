@@ -444,6 +444,11 @@ int main(int argc, char *argv[])
 	if (!se)
 		goto out_fs;
 	fs.se = se;
+	/*
+	 * Before libfuse's handlers (whose SIGHUP would unmount) and before
+	 * any thread: all of them inherit SIGHUP blocked (hup.c).
+	 */
+	rfs_hup_block();
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, fs.o.mountpoint) != 0) {
@@ -464,8 +469,6 @@ int main(int argc, char *argv[])
 	}
 	/* The lock came along through the fork; its pid did not. */
 	rfs_instance_note(&fs);
-	/* First: every thread started after it inherits SIGHUP blocked. */
-	rfs_hup_block();
 	if (start_threads(&fs) < 0)
 		goto out_unmount;
 	/* Not fatal: the mount serves without it (user.rdmafs.session). */
@@ -531,6 +534,8 @@ out_fs:
 		close(fs.dp.tree_mnt);
 	fdc_destroy(&fs.fdc);
 	rfs_listing_free(&fs);
+	/* Its thread uses the audit trail. */
+	rfs_hup_stop();
 	audit_close(fs.audit);
 	/* Last: the next daemon may start once the mount is gone. */
 	rfs_instance_unlock(&fs);

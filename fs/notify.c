@@ -44,7 +44,8 @@ int rfs_notify(const char *state)
 	n = strlen(path);
 	if (path[0] != '/' && path[0] != '@')
 		return -EAFNOSUPPORT; /* vsock: needs libsystemd */
-	if (n >= sizeof(sun.sun_path))
+	/* A path needs its NUL; an abstract name ('@' becomes NUL) none. */
+	if (n + (path[0] == '/' ? 1 : 0) > sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sun.sun_path, path, n);
 	if (path[0] == '@')

@@ -171,6 +171,10 @@ if command -v python3 >/dev/null; then
 #!/bin/sh
 [ "$1" = metrics ] && [ "$2" = /mnt/pmem ] || exit 2
 [ -e "${0%/*}/stub-broken" ] && exit 2
+if [ -e "${0%/*}/stub-cut" ]; then
+	printf '# HELP rdmafs_up Whether\nrdmafs_up{mountpoint="/mnt/pmem"} 1\nrdmafs_pi'
+	exit 1
+fi
 if [ -e "${0%/*}/stub-fail" ]; then
 	echo 'rdmafs_up{mountpoint="/mnt/pmem"} 0'
 	exit 3
@@ -204,14 +208,26 @@ PY
 		pass "metrics job: wrote rdmafs-mnt-pmem.prom, nothing else"
 	fi
 	touch "$T/stub-fail"
-	if run_metrics; then
-		fail "metrics job: succeeded with a mount that does not answer"
+	if ! run_metrics; then
+		fail "metrics job: failed with a mount that does not answer"
 	elif [ "$(cat "$prom" 2>/dev/null)" != 'rdmafs_up{mountpoint="/mnt/pmem"} 0' ] ||
 		[ "$(find "$T/textfile" -type f | wc -l)" -ne 1 ]; then
 		fail "metrics job: a mount that does not answer left $(ls "$T/textfile"): '$(cat "$prom" 2>/dev/null)'"
 	else
 		pass "metrics job: a mount that does not answer gives rdmafs_up 0"
 	fi
+	# A write error is also status 1, with the output cut: never installed.
+	rm "$T/stub-fail"
+	touch "$T/stub-cut"
+	if run_metrics; then
+		fail "metrics job: succeeded with a cut output"
+	elif [ -n "$(ls "$T/textfile")" ]; then
+		fail "metrics job: a cut output left $(ls "$T/textfile")"
+	else
+		pass "metrics job: a cut output (status 1) is not installed"
+	fi
+	rm "$T/stub-cut"
+	run_metrics || fail "metrics job: failed with a working rdmafsctl"
 	touch "$T/stub-broken"
 	if run_metrics; then
 		fail "metrics job: succeeded with a broken rdmafsctl"

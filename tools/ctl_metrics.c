@@ -87,12 +87,22 @@ struct out {
 	char *mnt;
 };
 
-/* Plain decimal, as the daemon writes its counts. */
+/*
+ * Plain decimal, as the daemon writes its counts: no sign, no leading
+ * zero (two spellings of one bucket would be two series), and within 64
+ * bits (strtoull() would saturate).
+ */
 static bool is_count(const char *s)
 {
 	size_t n = strlen(s);
+	char *end;
 
-	return n && n <= 20 && strspn(s, "0123456789") == n;
+	if (!n || n > 20 || strspn(s, "0123456789") != n ||
+	    (n > 1 && s[0] == '0'))
+		return false;
+	errno = 0;
+	strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0';
 }
 
 static uint64_t count_of(const char *s)
@@ -362,6 +372,23 @@ static int histogram(struct out *o, const struct rdmafs_status *st)
 		return 0;
 	}
 	qsort(bk, n, sizeof(*bk), by_le);
+	/*
+	 * A histogram the format's readers reject (a bucket repeated, counts
+	 * going down, +Inf not the count) is left out, not passed on.
+	 */
+	for (i = 0; i < n; i++) {
+		if ((i && bk[i].le_ms == bk[i - 1].le_ms) ||
+		    count_of(bk[i].count) > (i + 1 < n
+						     ? count_of(bk[i + 1].count)
+						     : count_of(inf))) {
+			free(bk);
+			return 0;
+		}
+	}
+	if (count_of(inf) != count_of(cnt)) {
+		free(bk);
+		return 0;
+	}
 	family(o, "rdmafs_wait_seconds", "histogram",
 	       "How long parked requests waited, until answered.");
 	for (i = 0; i < n; i++) {
@@ -396,9 +423,9 @@ static int metrics(struct out *o, const struct rdmafs_status *st)
 		       strcmp(pins, "unknown") ? "0" : "1");
 	}
 	policy(o, st);
-	err = labelled(o, st, "decided.", "class", "action",
-		       "rdmafs_decisions_total",
-		       "Layout changes that met a pin, by class and action.");
+	err = labelled(
+		o, st, "decided.", "class", "action", "rdmafs_decisions_total",
+		"Layout changes that met a pin (or could not be checked: refused), by class and action.");
 	if (!err)
 		err = labelled(o, st, "deferred.", "outcome", NULL,
 			       "rdmafs_deferred_outcomes_total",

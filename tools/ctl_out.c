@@ -15,13 +15,28 @@
 #include "core/jsonesc.h"
 #include "ctl_out.h"
 
+/*
+ * Format characters (Unicode category Cf) that are "printable" yet
+ * invisible, and some reorder the rest of the line (bidi overrides and
+ * isolates): a file name must not hide or rearrange what a table shows.
+ */
+static bool is_format_char(wchar_t wc)
+{
+	return wc == 0xad || wc == 0x61c || wc == 0x180e ||
+	       (wc >= 0x200b && wc <= 0x200f) ||
+	       (wc >= 0x202a && wc <= 0x202e) ||
+	       (wc >= 0x2060 && wc <= 0x206f) || wc == 0xfeff ||
+	       (wc >= 0xfff9 && wc <= 0xfffb);
+}
+
 /* Columns of the printable character at @s and its bytes in *@len, or -1. */
 static int mb_width(const char *s, size_t n, mbstate_t *st, size_t *len)
 {
 	wchar_t wc;
 	size_t k = mbrtowc(&wc, s, n, st);
 
-	if (k == (size_t)-1 || k == (size_t)-2 || !k || !iswprint((wint_t)wc))
+	if (k == (size_t)-1 || k == (size_t)-2 || !k || !iswprint((wint_t)wc) ||
+	    is_format_char(wc))
 		return -1;
 	*len = k;
 	return wcwidth(wc);
