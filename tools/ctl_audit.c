@@ -9,14 +9,19 @@
  * name removed at once.  One item per check, worst verdict decides the
  * exit status (0 ok, 1 warnings, 2 a failure).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/jsonesc.h"
@@ -40,9 +45,14 @@ const char ctl_audit_help[] =
 	"  io-uring     FUSE over io_uring\n"
 	"  lease-break  /proc/sys/fs/lease-break-time and break_timeout\n"
 	"  rdma         RDMA devices and on-demand paging (ODP)\n\n"
-	"The probe is an O_TMPFILE (or a hidden file removed at once): audit\n"
-	"leaves nothing behind.  Without root, the backing of a root daemon\n"
-	"and other users' processes cannot be examined: the checks say so.\n\n"
+	"The probe is an O_TMPFILE (where that is not offered, a file with a\n"
+	"random hidden name for a moment): audit leaves nothing behind.  The\n"
+	"backing is the daemon's own directory, found by its identity\n"
+	"(backing_dev, backing_ino): a path renamed or replaced since the mount\n"
+	"is never examined in its place.  Without root, the backing of a root\n"
+	"daemon and other users' processes cannot be examined: the checks say\n"
+	"so.  An audit that does not finish in 60 s (a hung filesystem or FUSE\n"
+	"mount) ends with one failure line, check \"audit\".\n\n"
 	"  -j, --json   print a JSON array of {check, verdict, reason, ...}\n"
 	"  -h, --help   show this help\n\n"
 	"Exit status: 0 every check ok, 1 a warning and no failure, 2 a\n"
@@ -165,147 +175,242 @@ const char *audit_status(const struct audit *a, const char *key)
 	return NULL;
 }
 
-/* ---- the checks that read only the status and /proc/sys ---- */
+/* ---- reaching the backing: by its identity, never by a name alone ---- */
 
-static void check_passthrough(struct audit *a)
+bool audit_under(const char *path, const char *dir)
 {
-	const char *dp = audit_status(a, "data_path");
-	const char *why = audit_status(a, "data_path_why");
-	struct utsname u;
-	int maj = 0, min = 0;
+	size_t n = strlen(dir);
 
-	if (!a->is_mount) {
-		if (!uname(&u))
-			sscanf(u.release, "%d.%d", &maj, &min);
-		if (maj > 6 || (maj == 6 && min >= 9))
-			audit_add(
-				a, "passthrough", AUDIT_OK,
-				"not a mount; kernel %s offers FUSE passthrough (6.9 or later): mount rdmafs with a libfuse of 3.17 or later, as root",
-				u.release);
-		else
-			audit_add(
-				a, "passthrough", AUDIT_WARNING,
-				"not a mount; kernel %s has no FUSE passthrough (needs 6.9): reads, writes and mmap through rdmafs will go through the daemon, without DAX",
-				u.release);
-		return;
-	}
-	if (dp && !strcmp(dp, "passthrough")) {
-		audit_add(
-			a, "passthrough", AUDIT_OK,
-			"kernel passthrough: reads, writes and mmap go straight to the backing files (DAX mappings through the mount)");
-	} else {
-		audit_add(
-			a, "passthrough", AUDIT_WARNING,
-			"passthrough off (%s): reads and writes go through the daemon and mmap through the mount uses FUSE's page cache, not DAX; run a build with libfuse 3.17 or later as root (CAP_SYS_ADMIN) on kernel 6.9 or later",
-			why  ? why
-			: dp ? dp
-			     : "the daemon does not say");
-	}
-	audit_fact_str(a, "data_path", dp);
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, n) && (!path[n] || path[n] == '/');
 }
 
-static void check_uring(struct audit *a)
+char *audit_join(const char *dir, const char *rest)
 {
-	const char *tp = audit_status(a, "transport");
-	const char *why = audit_status(a, "transport_why");
-	char param[8] = "";
-	FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "re");
+	char *s = NULL;
 
-	if (f) {
-		if (!fgets(param, sizeof(param), f))
-			param[0] = 0;
-		fclose(f);
-		param[strcspn(param, "\n")] = 0;
+	if (!*rest || !strcmp(rest, "/"))
+		return strdup(dir);
+	if (!strcmp(dir, "/"))
+		return strdup(rest);
+	if (asprintf(&s, "%s%s", dir, rest) < 0)
+		return NULL;
+	return s;
+}
+
+int audit_pid_holds(pid_t pid, dev_t dev, ino_t ino, char *out, size_t size)
+{
+	char dir[64], path[64 + 256];
+	struct dirent *d;
+	struct statx sx;
+	DIR *dp;
+	int ret = -ENOENT;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	dp = opendir(dir);
+	if (!dp)
+		return -errno;
+	while (ret && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		/* DONT_SYNC: never ask a (maybe hung) FUSE daemon */
+		if (!statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
+			   STATX_INO, &sx) &&
+		    makedev(sx.stx_dev_major, sx.stx_dev_minor) == dev &&
+		    sx.stx_ino == ino) {
+			snprintf(out, size, "%s", path);
+			ret = 0;
+		}
 	}
-	if (tp && !strcmp(tp, "io_uring"))
-		audit_add(a, "io-uring", AUDIT_OK,
-			  "requests that reach the daemon come over io_uring");
-	else if (!f)
-		audit_add(
-			a, "io-uring", AUDIT_OK,
-			"%s%s%sthe kernel has no FUSE over io_uring (6.14 or later): requests use /dev/fuse, which is fine, only slower for metadata",
-			a->is_mount ? "transport /dev/fuse (" : "",
-			a->is_mount ? (why ? why : "no reason given") : "",
-			a->is_mount ? "); " : "");
-	else if (strcmp(param, "Y"))
-		audit_add(
-			a, "io-uring", AUDIT_OK,
-			"%s%s%sfuse.enable_uring=%s; for faster metadata, echo Y > /sys/module/fuse/parameters/enable_uring and mount with -o io_uring",
-			a->is_mount ? "transport /dev/fuse (" : "",
-			a->is_mount ? (why ? why : "no reason given") : "",
-			a->is_mount ? "); " : "", param);
-	else if (a->is_mount)
-		audit_add(
-			a, "io-uring", AUDIT_OK,
-			"transport /dev/fuse (%s), though fuse.enable_uring=Y: mount with -o io_uring to use it",
-			why ? why : "no reason given");
-	else
-		audit_add(
-			a, "io-uring", AUDIT_OK,
-			"fuse.enable_uring=Y: mount rdmafs with -o io_uring to use it");
-	audit_fact_str(a, "transport", tp);
-	audit_fact_str(a, "enable_uring", f ? param : NULL);
+	closedir(dp);
+	return ret;
+}
+
+static void why(struct audit *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void why(struct audit *a, const char *fmt, ...)
+{
+	size_t n = strlen(a->why_not);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(a->why_not))
+		n += (size_t)snprintf(a->why_not + n, sizeof(a->why_not) - n,
+				      "; ");
+	va_start(ap, fmt);
+	if (n < sizeof(a->why_not))
+		vsnprintf(a->why_not + n, sizeof(a->why_not) - n, fmt, ap);
+	va_end(ap);
 }
 
 /*
- * lease-break-time is what the kernel gives a lease holder to let go;
- * break_timeout is rdmafs's same promise to pin holders.  A shorter
- * break_timeout breaks holders written to the kernel's budget before they
- * expect it; a much longer one keeps a deferred truncate or unlink (and
- * the inode lock the kernel holds meanwhile, which stalls everyone else
- * on that file or directory) waiting for minutes.
+ * Takes @fd as the backing when it is the daemon's (the status's
+ * backing_dev and backing_ino) or, from an older daemon that does not
+ * say, at least not the FUSE mount itself.
  */
-#define LEASE_LONG_FACTOR 4
-#define LEASE_LONG_MIN 300
-
-static void check_lease(struct audit *a)
+static bool take(struct audit *a, int fd, const char *via)
 {
-	long lbt = -1;
-	FILE *f = fopen("/proc/sys/fs/lease-break-time", "re");
-	uint64_t bt;
+	struct stat st;
 
-	if (f) {
-		if (fscanf(f, "%ld", &lbt) != 1)
-			lbt = -1;
-		fclose(f);
+	if (fd < 0) {
+		why(a, "%s: %s%s", via, strerror(errno),
+		    errno == ELOOP
+			    ? " (a symbolic link now: the backing was renamed or replaced since the mount)"
+			    : "");
+		return false;
 	}
-	if (lbt < 0) {
-		audit_add(
-			a, "lease-break", AUDIT_WARNING,
-			"couldn't read /proc/sys/fs/lease-break-time: break_timeout not compared");
+	if (fstat(fd, &st) || (a->is_mount && st.st_dev == a->fuse_dev)) {
+		why(a, "%s is the rdmafs mount, not its backing", via);
+		close(fd);
+		return false;
+	}
+	if (a->have_id &&
+	    (st.st_dev != a->want_dev || st.st_ino != a->want_ino)) {
+		why(a,
+		    "%s is another directory (%u:%u inode %llu) than the daemon's backing (%u:%u inode %llu): renamed or replaced since the mount, not examined",
+		    via, major(st.st_dev), minor(st.st_dev),
+		    (unsigned long long)st.st_ino, major(a->want_dev),
+		    minor(a->want_dev), (unsigned long long)a->want_ino);
+		close(fd);
+		return false;
+	}
+	a->bfd = fd;
+	a->bst = st;
+	snprintf(a->via, sizeof(a->via), "%s", via);
+	return true;
+}
+
+/* A directory, with no symbolic link on the way (@root: in that root). */
+static int open_nolinks(int dirfd, const char *path, bool in_root)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve =
+			RESOLVE_NO_SYMLINKS | (in_root ? RESOLVE_IN_ROOT : 0),
+	};
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+static bool by_daemon_fd(struct audit *a)
+{
+	char path[64 + 256], via[64 + 300];
+	int ret;
+
+	if (a->have_id) {
+		ret = audit_pid_holds(a->daemon, a->want_dev, a->want_ino, path,
+				      sizeof(path));
+	} else {
+		/* an older daemon: the descriptor whose link names it */
+		char dir[64], link[PATH_MAX];
+		struct dirent *d;
+		ssize_t n;
+		DIR *dp;
+
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)a->daemon);
+		dp = opendir(dir);
+		ret = dp ? -ENOENT : -errno;
+		while (dp && ret && (d = readdir(dp))) {
+			snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (!strcmp(link, a->backing))
+				ret = 0;
+		}
+		if (dp)
+			closedir(dp);
+	}
+	if (ret) {
+		why(a, "the daemon's pid %d holds no descriptor of it (%s)",
+		    (int)a->daemon, strerror(-ret));
+		return false;
+	}
+	a->daemon_ok = a->have_id;
+	snprintf(via, sizeof(via), "the daemon's descriptor %s", path);
+	return take(a, open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), via);
+}
+
+/*
+ * Places the backing: its mount (by the descriptor's mount id) and its
+ * path inside its filesystem.  Our own mountinfo first, where paths are
+ * ours; the daemon's when its mount is not in ours.
+ */
+static void place_backing(struct audit *a)
+{
+	char link[PATH_MAX], fdp[64];
+	struct audit_mnt *v;
+	struct statx sx;
+	size_t n, i;
+	ssize_t len;
+	int pass;
+
+	snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", a->bfd);
+	len = readlink(fdp, link, sizeof(link) - 1);
+	if (len <= 0 || statx(a->bfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) ||
+	    !(sx.stx_mask & STATX_MNT_ID))
 		return;
+	link[len] = 0;
+	a->bpath = strdup(link);
+	for (pass = 0; pass < 2 && !a->have_mnt; pass++) {
+		if (pass && !a->daemon_ok)
+			break;
+		if (audit_mountinfo_read(pass ? a->daemon : 0, &v, &n))
+			continue;
+		for (i = 0; i < n && !a->have_mnt; i++) {
+			if ((uint64_t)v[i].id != sx.stx_mnt_id ||
+			    !audit_under(link, v[i].mountpoint))
+				continue;
+			a->rel = audit_join(
+				v[i].root,
+				link + (strcmp(v[i].mountpoint, "/")
+						? strlen(v[i].mountpoint)
+						: 0));
+			a->bmnt = v[i];
+			a->have_mnt = true;
+			memset(&v[i], 0, sizeof(v[i]));
+		}
+		audit_mountinfo_free(v, n);
+		free(v);
 	}
+}
+
+void audit_reach_backing(struct audit *a)
+{
+	char path[64];
+	int root;
+
 	if (!a->is_mount) {
-		audit_add(
-			a, "lease-break", AUDIT_OK,
-			"lease-break-time is %ld s; rdmafs's break_timeout defaults to 45 s, the kernel's default: holders get what lease holders get",
-			lbt);
-		audit_fact_num(a, "lease_break_time", lbt);
+		take(a, open_nolinks(AT_FDCWD, a->backing, false), a->backing);
+	} else if (!a->backing || !a->daemon) {
+		why(a,
+		    "the daemon's status names no backing or pid (an older rdmafs)");
 		return;
+	} else if (!by_daemon_fd(a)) {
+		/* the paths: the identity check refuses whatever is there now */
+		snprintf(path, sizeof(path), "/proc/%d/root", (int)a->daemon);
+		root = a->have_id ? open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)
+				  : -1;
+		if (!a->have_id)
+			why(a,
+			    "the status has no backing_dev (an older rdmafs): the path %s is not trusted",
+			    a->backing);
+		else if (root < 0)
+			why(a, "%s: %s", path, strerror(errno));
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 " + the backing path");
+		if (a->have_id &&
+		    (root < 0 ||
+		     !take(a, open_nolinks(root, a->backing, true), path)))
+			take(a, open_nolinks(AT_FDCWD, a->backing, false),
+			     a->backing);
+		if (root >= 0)
+			close(root);
 	}
-	bt = a->st->break_timeout;
-	if (bt == 0)
-		audit_add(
-			a, "lease-break", AUDIT_WARNING,
-			"break_timeout=0: deferred operations give up and breaks revoke at once, holders get no time to release (lease-break-time is %ld s); mount with break_timeout=%ld",
-			lbt, lbt);
-	else if ((long)bt < lbt)
-		audit_add(
-			a, "lease-break", AUDIT_WARNING,
-			"break_timeout=%llu s is shorter than lease-break-time (%ld s): holders that budget the kernel's lease time may be broken before they release; mount with break_timeout=%ld",
-			(unsigned long long)bt, lbt, lbt);
-	else if (bt > (uint64_t)LEASE_LONG_FACTOR * lbt && bt > LEASE_LONG_MIN)
-		audit_add(
-			a, "lease-break", AUDIT_WARNING,
-			"break_timeout=%llu s is far above lease-break-time (%ld s): a deferred truncate or unlink keeps its file (or directory) locked that long and stalls other users of it; consider break_timeout=%ld",
-			(unsigned long long)bt, lbt, lbt);
-	else
-		audit_add(
-			a, "lease-break", AUDIT_OK,
-			"break_timeout=%llu s against lease-break-time %ld s: holders get at least the kernel's lease time to release",
-			(unsigned long long)bt, lbt);
-	audit_fact_num(a, "lease_break_time", lbt);
-	audit_fact_num(a, "break_timeout", (int64_t)bt);
+	if (a->bfd >= 0)
+		place_backing(a);
 }
 
 /* ---- setup and output ---- */
@@ -317,6 +422,24 @@ static int unescape_key(struct audit *a, const char *key, char **out)
 	if (!v)
 		return -ENOENT;
 	return pesc_unescape(v, strlen(v), out, NULL);
+}
+
+/* The daemon's fstat of its backing, from its status. */
+static int parse_id(struct audit *a)
+{
+	const char *d = audit_status(a, "backing_dev");
+	const char *i = audit_status(a, "backing_ino");
+	unsigned int ma, mi;
+	unsigned long long ino;
+	char c;
+
+	if (!d || !i || sscanf(d, "%u:%u%c", &ma, &mi, &c) != 2 ||
+	    sscanf(i, "%llu%c", &ino, &c) != 1)
+		return -EINVAL;
+	a->want_dev = makedev(ma, mi);
+	a->want_ino = (ino_t)ino;
+	a->have_id = true;
+	return 0;
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -377,6 +500,8 @@ static int setup(struct audit *a)
 		if (errno || *end || a->daemon <= 0)
 			a->daemon = 0;
 	}
+	if (parse_id(a))
+		a->have_id = false;
 	if (unescape_key(a, "backing", &a->backing))
 		a->backing = NULL;
 	if (unescape_key(a, "mountpoint", &a->mountpoint))
@@ -450,21 +575,18 @@ static void audit_free(struct audit *a)
 		rdmafs_status_free(a->st);
 	free(a->backing);
 	free(a->mountpoint);
+	free(a->bpath);
+	free(a->rel);
 }
 
-int ctl_cmd_audit(const struct subcommand *cmd, int argc, char **argv)
+static int run_audit(const struct ctl_args *args)
 {
 	struct audit a = { .bfd = -1, .probe = -1 };
 	enum audit_verdict worst = AUDIT_OK;
-	struct ctl_args args;
 	size_t i;
 	int ret;
 
-	ret = ctl_parse_args(cmd, argc, argv, CTL_OPT_JSON, 1, 1, "one PATH",
-			     &args);
-	if (ret >= 0)
-		return ret == CTL_OK ? ret : CTL_USAGE;
-	a.path = args.pos[0];
+	a.path = args->pos[0];
 	a.root = geteuid() == 0;
 	ret = setup(&a);
 	if (ret >= 0) {
@@ -479,9 +601,9 @@ int ctl_cmd_audit(const struct subcommand *cmd, int argc, char **argv)
 	audit_check_overmount(&a);
 	audit_check_raw_users(&a);
 	audit_check_pins(&a);
-	check_passthrough(&a);
-	check_uring(&a);
-	check_lease(&a);
+	audit_check_passthrough(&a);
+	audit_check_uring(&a);
+	audit_check_lease(&a);
 	audit_check_rdma(&a);
 	if (a.nomem) {
 		audit_free(&a);
@@ -493,7 +615,7 @@ int ctl_cmd_audit(const struct subcommand *cmd, int argc, char **argv)
 		if (a.items[i].verdict > worst)
 			worst = a.items[i].verdict;
 	}
-	if (args.json)
+	if (args->json)
 		print_json(&a);
 	else
 		print_table(&a);
@@ -502,4 +624,73 @@ int ctl_cmd_audit(const struct subcommand *cmd, int argc, char **argv)
 		return CTL_USAGE;
 	/* the worst verdict: 0 ok, 1 warning, 2 failure */
 	return (int)worst;
+}
+
+/*
+ * A hung filesystem or a hostile FUSE mount can block a stat or a read
+ * anywhere, in a wait that only a fatal signal ends.  So the audit runs
+ * in a child: past AUDIT_MAX_SECONDS it is killed, and the verdict is a
+ * failure line and exit status 2, never a silence that looks like
+ * success.
+ */
+#define AUDIT_MAX_SECONDS 60
+
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+int ctl_cmd_audit(const struct subcommand *cmd, int argc, char **argv)
+{
+	static const char reason[] =
+		"audit did not finish in 60 s (a hung filesystem, FUSE mount or process?): no verdict";
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct ctl_args args;
+	pid_t child;
+	int ret, st;
+
+	ret = ctl_parse_args(cmd, argc, argv, CTL_OPT_JSON, 1, 1, "one PATH",
+			     &args);
+	if (ret >= 0)
+		return ret == CTL_OK ? ret : CTL_USAGE;
+	fflush(NULL);
+	child = fork();
+	if (child == 0)
+		exit(run_audit(&args));
+	if (child < 0)
+		return run_audit(&args); /* without the time limit */
+	/* no SA_RESTART: the alarm ends the wait */
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(AUDIT_MAX_SECONDS);
+	while (waitpid(child, &st, 0) < 0) {
+		if (errno == EINTR && !timed_out)
+			continue;
+		if (!timed_out) {
+			fprintf(stderr, PROG ": Couldn't audit %s: %s\n",
+				args.pos[0], strerror(errno));
+			return CTL_USAGE;
+		}
+		/* never waited for: it may be stuck for good */
+		kill(child, SIGKILL);
+		if (args.json)
+			printf("[\n  {\"check\": \"audit\", \"verdict\": \"failure\", \"reason\": \"%s\"}\n]\n",
+			       reason);
+		else
+			printf("VERDICT  CHECK  REASON\nfailure  audit  %s\n",
+			       reason);
+		fprintf(stderr,
+			PROG ": Couldn't audit %s: timed out after %d s\n",
+			args.pos[0], AUDIT_MAX_SECONDS);
+		ctl_finish_output();
+		return CTL_USAGE;
+	}
+	alarm(0);
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	fprintf(stderr, PROG ": Couldn't audit %s: killed by signal %d\n",
+		args.pos[0], WTERMSIG(st));
+	return CTL_USAGE;
 }

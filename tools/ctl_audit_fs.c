@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * rdmafsctl audit: the filesystem underneath.  An rdmafs mount hides its
- * backing (an overmount serves the very path it covers), so the backing
- * is reached the way the daemon holds it: through its own descriptor,
- * /proc/PID/fd/N, whose link names the backing directory.  Everything
- * here only reads, except the DAX probe, an O_TMPFILE that never has a
- * name (or, where O_TMPFILE is not offered, a hidden name unlinked at
- * once).
+ * rdmafsctl audit: the filesystem underneath, through the descriptor
+ * audit_reach_backing() (ctl_audit.c) opened: the daemon's own backing
+ * directory, checked by identity.  Everything here only reads, except
+ * the DAX probe, an O_TMPFILE that never has a name (or, where O_TMPFILE
+ * is not offered, a random hidden name unlinked at once).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -60,140 +59,117 @@ _Static_assert(sizeof(struct audit_xfs_geom) == 256, "xfs_fsop_geom v5");
 #define PIN_MAX_SECONDS 10
 #define PIN_MAX_SHOWN 8
 
-/* @path is @prefix or below it (a mount point "/" is everything's). */
-static size_t under(const char *path, const char *prefix)
-{
-	size_t n = strlen(prefix);
+/* ---- mountinfo ---- */
 
-	if (!strcmp(prefix, "/"))
-		return 1;
-	if (strncmp(path, prefix, n) || (path[n] && path[n] != '/'))
-		return 0;
-	return n + 1;
+/* Undoes mountinfo's \ooo escapes in place. */
+static char *unoctal(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' &&
+		    r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 +
+				      (r[3] - '0'));
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+	return s;
 }
 
-/* The backing's line: of its device, covering the backing path best. */
-static void find_mount(struct audit *a)
+static int parse_line(char *line, struct audit_mnt *m)
 {
-	struct audit_mnt *v = NULL;
-	size_t n = 0, i, best = 0, score, pick = (size_t)-1;
+	char *f[6], *save = NULL, *tok, *sep;
+	int i;
 
-	if ((!a->daemon || audit_mountinfo_read(a->daemon, &v, &n)) &&
-	    audit_mountinfo_read(0, &v, &n))
-		return;
+	memset(m, 0, sizeof(*m));
+	sep = strstr(line, " - ");
+	if (!sep)
+		return -EINVAL;
+	*sep = 0;
+	tok = strtok_r(line, " ", &save);
+	for (i = 0; i < 6 && tok; i++, tok = strtok_r(NULL, " ", &save))
+		f[i] = tok;
+	if (i < 6 || sscanf(f[0], "%d", &m->id) != 1 ||
+	    sscanf(f[2], "%u:%u", &m->major, &m->minor) != 2)
+		return -EINVAL;
+	save = NULL;
+	m->root = strdup(unoctal(f[3]));
+	m->mountpoint = strdup(unoctal(f[4]));
+	m->opts = strdup(f[5]);
+	tok = strtok_r(sep + 3, " \n", &save);
+	m->fstype = strdup(tok ? tok : "?");
+	tok = strtok_r(NULL, " \n", &save);
+	m->source = strdup(tok ? unoctal(tok) : "?");
+	tok = strtok_r(NULL, " \n", &save);
+	m->superopts = strdup(tok ? tok : "");
+	if (!m->root || !m->mountpoint || !m->opts || !m->fstype ||
+	    !m->source || !m->superopts) {
+		audit_mountinfo_free(m, 1);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void audit_mountinfo_free(struct audit_mnt *mnts, size_t n)
+{
+	size_t i;
+
 	for (i = 0; i < n; i++) {
-		if (makedev(v[i].major, v[i].minor) != a->bst.st_dev)
+		free(mnts[i].root);
+		free(mnts[i].mountpoint);
+		free(mnts[i].fstype);
+		free(mnts[i].source);
+		free(mnts[i].opts);
+		free(mnts[i].superopts);
+	}
+}
+
+int audit_mountinfo_read(pid_t pid, struct audit_mnt **mnts, size_t *n)
+{
+	char path[64], *line = NULL;
+	struct audit_mnt *v = NULL, m;
+	size_t len = 0, cnt = 0;
+	FILE *f;
+	int err = 0;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &len, f) > 0) {
+		void *p;
+
+		if (parse_line(line, &m))
 			continue;
-		score = a->backing ? under(a->backing, v[i].mountpoint) : 0;
-		if (pick == (size_t)-1 || score > best) {
-			pick = i;
-			best = score;
+		p = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!p) {
+			audit_mountinfo_free(&m, 1);
+			err = -ENOMEM;
+			break;
 		}
+		v = p;
+		v[cnt++] = m;
 	}
-	if (pick != (size_t)-1) {
-		a->bmnt = v[pick];
-		a->have_mnt = true;
-		memset(&v[pick], 0, sizeof(v[pick]));
+	free(line);
+	fclose(f);
+	if (err) {
+		audit_mountinfo_free(v, cnt);
+		free(v);
+		return err;
 	}
-	audit_mountinfo_free(v, n);
-	free(v);
+	*mnts = v;
+	*n = cnt;
+	return 0;
 }
 
-/* ---- reaching the backing ---- */
-
-static int open_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
-
-	/* O_NOATIME needs ownership or CAP_FOWNER */
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd;
-}
-
-/* Takes @fd as the backing when it is not the FUSE mount itself. */
-static bool take(struct audit *a, int fd, const char *via)
-{
-	struct stat st;
-
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &st) || (a->is_mount && st.st_dev == a->fuse_dev)) {
-		close(fd);
-		return false;
-	}
-	a->bfd = fd;
-	a->bst = st;
-	snprintf(a->via, sizeof(a->via), "%s", via);
-	return true;
-}
-
-static bool by_daemon_fd(struct audit *a)
-{
-	char dir[64], path[64 + 256], link[PATH_MAX];
-	struct dirent *d;
-	ssize_t n;
-	DIR *dp;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)a->daemon);
-	dp = opendir(dir);
-	if (!dp) {
-		snprintf(a->why_not, sizeof(a->why_not), "couldn't read %s: %s",
-			 dir, strerror(errno));
-		return false;
-	}
-	while ((d = readdir(dp))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (strcmp(link, a->backing))
-			continue;
-		snprintf(link, sizeof(link), "the daemon's descriptor %s",
-			 path);
-		if (take(a, open_dir(path), link)) {
-			closedir(dp);
-			return true;
-		}
-	}
-	closedir(dp);
-	snprintf(a->why_not, sizeof(a->why_not),
-		 "the daemon %d holds no descriptor of %s", (int)a->daemon,
-		 a->backing);
-	return false;
-}
-
-void audit_reach_backing(struct audit *a)
-{
-	char path[PATH_MAX + 64];
-
-	if (!a->is_mount) {
-		if (!take(a, open_dir(a->backing), a->backing))
-			snprintf(a->why_not, sizeof(a->why_not), "%s: %s",
-				 a->backing, strerror(errno));
-	} else if (!a->backing || !a->daemon) {
-		snprintf(
-			a->why_not, sizeof(a->why_not),
-			"the daemon's status names no backing or pid (an older rdmafs)");
-		return;
-	} else if (!by_daemon_fd(a)) {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->daemon,
-			 a->backing);
-		/* an overmounted backing is the mount there: take refuses it */
-		if (!take(a, open_dir(path), path) &&
-		    !take(a, open_dir(a->backing), a->backing))
-			snprintf(
-				a->why_not + strlen(a->why_not),
-				sizeof(a->why_not) - strlen(a->why_not),
-				"; %s is not reachable by path (overmounted or no access)",
-				a->backing);
-	}
-	if (a->bfd >= 0)
-		find_mount(a);
-}
+/* ---- the backing ---- */
 
 static bool unreachable(struct audit *a, const char *check)
 {
@@ -255,7 +231,7 @@ void audit_check_fstype(struct audit *a)
 		audit_add(
 			a, "fs-type", AUDIT_OK,
 			"%s on %s: a block filesystem with a block map to pin and DAX support (backing %s, reached through %s)",
-			name, src, a->backing, a->via);
+			name, src, a->bpath ? a->bpath : a->backing, a->via);
 	else
 		audit_add(
 			a, "fs-type", AUDIT_FAILURE,
@@ -263,7 +239,7 @@ void audit_check_fstype(struct audit *a)
 			name, src);
 	audit_fact_str(a, "fstype", name);
 	audit_fact_str(a, "source", src);
-	audit_fact_str(a, "backing", a->backing);
+	audit_fact_str(a, "backing", a->bpath ? a->bpath : a->backing);
 	audit_fact_str(a, "via", a->via);
 }
 
@@ -361,9 +337,37 @@ static int existing_file(struct audit *a)
 	return fd;
 }
 
+/*
+ * Where O_TMPFILE is not offered: a random name, created exclusively and
+ * unlinked only while it still is our file (a name an attacker can guess
+ * or swap would make audit remove someone else's).
+ */
+static int named_probe(struct audit *a)
+{
+	unsigned long long r = 0;
+	struct stat fst, nst;
+	char name[64];
+	int fd;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r ^= (unsigned long long)getpid() << 32 ^
+		     (unsigned long long)time(NULL) ^ (uintptr_t)&r;
+	snprintf(name, sizeof(name), ".rdmafsctl-audit.%016llx", r);
+	fd = openat(a->bfd, name,
+		    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (!fstat(fd, &fst) &&
+	    !fstatat(a->bfd, name, &nst, AT_SYMLINK_NOFOLLOW) &&
+	    fst.st_dev == nst.st_dev && fst.st_ino == nst.st_ino)
+		unlinkat(a->bfd, name, 0);
+	snprintf(a->probe_how, sizeof(a->probe_how),
+		 "a file named %s for a moment (no O_TMPFILE here)", name);
+	return fd;
+}
+
 static int make_probe(struct audit *a)
 {
-	char name[64];
 	int fd;
 
 	/* O_TMPFILE: a file that never has a name, gone at close */
@@ -373,17 +377,9 @@ static int make_probe(struct audit *a)
 		return fd;
 	}
 	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-		snprintf(name, sizeof(name), ".rdmafsctl-audit.%d.%ld",
-			 (int)getpid(), (long)time(NULL));
-		fd = openat(a->bfd, name,
-			    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
-		if (fd >= 0) {
-			unlinkat(a->bfd, name, 0);
-			snprintf(a->probe_how, sizeof(a->probe_how),
-				 "a hidden file, removed at once");
+		fd = named_probe(a);
+		if (fd >= 0)
 			return fd;
-		}
 	}
 	return existing_file(a);
 }
@@ -415,7 +411,9 @@ void audit_check_dax(struct audit *a)
 			a, "dax", AUDIT_FAILURE,
 			"not DAX: a probe file (%s) has no DAX attribute (mount option %s%s%s%s): pages would go through the page cache, where RDMA writes land in cache pages, not in the pinned blocks; RDMA pins of fsdax need a pmem device (fsdax namespace) mounted with -o dax=always",
 			how, opt ? opt : "unknown", dev >= 0 ? "; " : "",
-			dev >= 0 && a->have_mnt ? a->bmnt.source : "the device",
+			dev < 0	      ? ""
+			: a->have_mnt ? a->bmnt.source
+				      : "the device",
 			dev == 0   ? " is not a DAX-capable device"
 			: dev == 1 ? " is DAX-capable"
 				   : "");
