@@ -13,6 +13,12 @@
  * tight task limit (TasksMax) those must be the ones that fail to start,
  * cleanly, not a library that aborts when its thread cannot be made.  It
  * is stopped before the audit trail is closed.
+ *
+ * SIGTERM and SIGINT are held back the same way until the mount serves:
+ * libfuse's handlers turn them into a clean stop of the loop, but during
+ * the mount itself one interrupted libfuse's wait for mount(8) (the
+ * mtab entry) and start-up failed with a mount half made.  Held, a stop
+ * asked during start-up is a clean stop as soon as the loop runs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -66,12 +72,30 @@ static void *hup_thread(void *arg)
 	return NULL;
 }
 
+/* SIGTERM and SIGINT: stop requests, held back while the mount starts. */
+static void stop_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 void rfs_hup_block(void)
 {
 	sigset_t set;
 
 	hup_set(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void rfs_stop_signals_release(void)
+{
+	sigset_t set;
+
+	stop_set(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int rfs_hup_start(struct rfs *fs)

@@ -5,10 +5,17 @@
 struct rfs;
 
 /*
- * Blocks SIGHUP: call before libfuse's handlers and before any other
- * thread starts (they inherit it); a SIGHUP then waits for the thread.
+ * Blocks SIGHUP, SIGTERM and SIGINT: call before libfuse's handlers and
+ * before any other thread starts (they inherit it); a SIGHUP then waits
+ * for the thread, a SIGTERM or SIGINT for rfs_stop_signals_release().
  */
 void rfs_hup_block(void);
+
+/*
+ * Lets SIGTERM and SIGINT in again, in the thread that runs the loop,
+ * once the mount serves: one that came meanwhile stops it at once.
+ */
+void rfs_stop_signals_release(void);
 
 /*
  * Starts the thread that takes SIGHUP and reopens the audit log.  0 or

@@ -446,7 +446,8 @@ int main(int argc, char *argv[])
 	fs.se = se;
 	/*
 	 * Before libfuse's handlers (whose SIGHUP would unmount) and before
-	 * any thread: all of them inherit SIGHUP blocked (hup.c).
+	 * any thread: all of them inherit SIGHUP blocked, and SIGTERM and
+	 * SIGINT until the mount serves (hup.c).
 	 */
 	rfs_hup_block();
 	if (fuse_set_signal_handlers(se) != 0)
@@ -483,6 +484,7 @@ int main(int argc, char *argv[])
 		       "SIGHUP will unmount, not reopen the audit log: %s",
 		       strerror(-err));
 	rfs_daemon_ready(0);
+	rfs_stop_signals_release();
 
 	if (fs.o.max_threads == 1) {
 		ret = fuse_session_loop(se);

@@ -15,7 +15,9 @@
 #     /proc/iomem), stores through it leave the page cache as it was
 #     (/proc/meminfo Cached), and its VMA carries XFS's DAX flag (hg).
 #     On a libfuse 3.14 build (daemon data path) the same checks run as a
-#     control: the page cache grows, no frame is the NVDIMM's.
+#     control: the page cache grows, no frame is the NVDIMM's;
+#  5. rdmafsctl audit on that mount: fs-type, dax, map-sync, pins and rdma
+#     ok, no failure.
 # usage (in the guest): smoke.sh [DAXMAP], DAXMAP the built tests/vm/daxmap.c.
 # Each check prints "ok", "FAIL" or "info"; the exit status is 1 when one
 # failed, 77 when not in the guest (no /dev/pmem0 to be had).
@@ -158,6 +160,32 @@ if [[ $(head -c 8 /mnt/pmem/mapped) == rdmafsvm ]]; then
 	ok "the stores read back through the mount"
 else
 	fail "the stores do not read back through the mount"
+fi
+
+# 5. rdmafsctl audit where what it looks for is real: an fsdax XFS,
+# MAP_SYNC, an RDMA device with on-demand paging.  Its ok paths are
+# proven here (on the host they are failures: no DAX).
+audit_out=$("$ctl" audit /mnt/pmem 2>&1)
+audit_rc=$?
+printf '%s\n' "$audit_out" | sed 's/^/  audit: /'
+for c in fs-type dax map-sync pins; do
+	if grep -E "^ok +$c " <<<"$audit_out" >/dev/null; then
+		ok "rdmafsctl audit: $c ok"
+	else
+		fail "rdmafsctl audit: $c: $(grep -E "^[a-z]+ +$c " <<<"$audit_out")"
+	fi
+done
+if grep -E '^ok +rdma ' <<<"$audit_out" >/dev/null; then
+	ok "rdmafsctl audit: rdma ok (rxe0 with ODP)"
+elif grep -E '^warning +rdma +not built with rdma' <<<"$audit_out" >/dev/null; then
+	info "rdmafsctl audit: built without rdma"
+else
+	fail "rdmafsctl audit: rdma: $(grep -E '^[a-z]+ +rdma ' <<<"$audit_out")"
+fi
+if ((audit_rc == 0 || audit_rc == 1)); then
+	ok "rdmafsctl audit: no failure (exit status $audit_rc)"
+else
+	fail "rdmafsctl audit: exit status $audit_rc"
 fi
 
 fusermount3 -u /mnt/pmem 2>/dev/null || umount /mnt/pmem
