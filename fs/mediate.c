@@ -26,18 +26,13 @@
 #include "core/identity.h"
 #include "core/pintable.h"
 
-static void count(uint64_t *c)
-{
-	rfs_med_stats_inc(c);
-}
-
 /*
  * A refusal at decision time, whatever its cause (the policy, EDEADLK,
  * failing closed): counted in the total and under m's class.
  */
 static void count_refused(struct rfs *fs, struct rfs_med *m)
 {
-	count(&fs->med->stats.refused);
+	rfs_med_stats_inc(&fs->med->stats.refused);
 	rfs_med_stats_decided(&fs->med->stats, m->op->cls, POL_REFUSE);
 }
 
@@ -129,7 +124,7 @@ static int tell(struct rfs *fs, struct rfs_med *m, const struct pin *pins,
 					told[i].uid, told[i].comm);
 			if (h && !h->told) {
 				h->told = true;
-				count(&fs->med->stats.notified);
+				rfs_med_stats_inc(&fs->med->stats.notified);
 			}
 		}
 	}
@@ -237,7 +232,7 @@ static size_t kill_holders(struct rfs *fs, struct rfs_med *m,
 				continue;
 			h->fate = AUDIT_HOLDER_KILLED;
 			h->why = m->why;
-			count(&fs->med->stats.killed);
+			rfs_med_stats_inc(&fs->med->stats.killed);
 			killed++;
 		}
 	}
@@ -272,7 +267,7 @@ static int do_break(struct rfs *fs, struct rfs_med *m, struct audit_pin *met,
 	settle_holders(fs, m);
 	holders_revoked(&m->holders, m->snap.pins, m->snap.n);
 	n += rfs_med_break(fs, m, met + n, RFS_MED_AUDIT_PINS - n);
-	count(&fs->med->stats.broken);
+	rfs_med_stats_inc(&fs->med->stats.broken);
 	rfs_med_record(fs, m, "break", 0, rfs_med_now_ms() - m->parked_ms, met,
 		       n);
 	return 0;
@@ -324,7 +319,7 @@ void rfs_med_settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 	} else if (err) {
 		/* Whether pins are left cannot be told: fail closed. */
 		m->reason = "out of memory";
-		count(&fs->med->stats.refused);
+		rfs_med_stats_inc(&fs->med->stats.refused);
 		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
 		finish_parked(fs, m, err, RFS_MED_OUT_ERROR, waited);
 	} else if (!m->snap.n && !killed) {
@@ -341,7 +336,7 @@ void rfs_med_settle(struct rfs *fs, struct rfs_med *m, int64_t now)
 		finish_parked(fs, m, -ETXTBSY, RFS_MED_OUT_TIMEOUT, waited);
 	} else if ((err = do_break(fs, m, met, nmet)) < 0) {
 		m->reason = "out of memory";
-		count(&fs->med->stats.refused);
+		rfs_med_stats_inc(&fs->med->stats.refused);
 		rfs_med_record(fs, m, "refuse", err, waited, NULL, 0);
 		finish_parked(fs, m, err, RFS_MED_OUT_ERROR, waited);
 	} else {
@@ -375,7 +370,7 @@ static struct rfs_med *keep(struct rfs_med *m)
 static void park(struct rfs *fs, struct rfs_med *m, bool breaking)
 {
 	m->breaking = breaking;
-	count(&fs->med->stats.deferred);
+	rfs_med_stats_inc(&fs->med->stats.deferred);
 	rfs_med_stats_decided(&fs->med->stats, m->op->cls,
 			      breaking ? POL_BREAK : POL_DEFER);
 	rfs_med_park(fs, m, false);
@@ -486,12 +481,12 @@ static void decide(struct rfs *fs, struct rfs_med *m)
 		rfs_med_record(fs, m, "refuse", EDEADLK, -1, NULL, 0);
 		return finish(fs, m, -EDEADLK);
 	case POL_DO_AUDIT:
-		count(&fs->med->stats.audited);
+		rfs_med_stats_inc(&fs->med->stats.audited);
 		rfs_med_stats_decided(&fs->med->stats, m->op->cls, POL_AUDIT);
 		rfs_med_record(fs, m, "audit", 0, -1, NULL, 0);
 		return finish(fs, m, 0);
 	case POL_DO_COPY:
-		count(&fs->med->stats.copied);
+		rfs_med_stats_inc(&fs->med->stats.copied);
 		rfs_med_stats_decided(&fs->med->stats, m->op->cls, POL_COPY);
 		m->copy = true;
 		rfs_med_record(fs, m, "copy", 0, -1, NULL, 0);

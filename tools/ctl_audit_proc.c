@@ -433,6 +433,13 @@ static int link_on(const struct scan *s, const char *path, char *text,
 	return place(s, text, sx.stx_ino);
 }
 
+/* An error reading /proc: access denied makes the scan partial. */
+static void denied_if(struct hits *h, int err)
+{
+	if (err == EACCES || err == EPERM)
+		h->denied = true;
+}
+
 static void scan_link(const struct scan *s, const char *dir, const char *name,
 		      struct hits *h, bool *flag)
 {
@@ -441,8 +448,7 @@ static void scan_link(const struct scan *s, const char *dir, const char *name,
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	r = link_on(s, path, text, sizeof(text));
-	if (r == -EACCES || r == -EPERM)
-		h->denied = true;
+	denied_if(h, -r);
 	if (r == 1)
 		*flag = true;
 	if (r == 2)
@@ -459,8 +465,7 @@ static void scan_fds(const struct scan *s, const char *pdir, struct hits *h)
 	snprintf(dir, sizeof(dir), "%s/fd", pdir);
 	dp = opendir(dir);
 	if (!dp) {
-		if (errno == EACCES || errno == EPERM)
-			h->denied = true;
+		denied_if(h, errno);
 		return;
 	}
 	while ((d = readdir(dp))) {
@@ -468,8 +473,7 @@ static void scan_fds(const struct scan *s, const char *pdir, struct hits *h)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
 		r = link_on(s, path, text, sizeof(text));
-		if (r == -EACCES || r == -EPERM)
-			h->denied = true;
+		denied_if(h, -r);
 		count(h, r, text, &h->fds);
 	}
 	closedir(dp);
@@ -487,8 +491,7 @@ static void scan_maps(const struct scan *s, const char *pdir, struct hits *h)
 	snprintf(path, sizeof(path), "%s/maps", pdir);
 	f = fopen(path, "re");
 	if (!f) {
-		if (errno == EACCES || errno == EPERM)
-			h->denied = true;
+		denied_if(h, errno);
 		return;
 	}
 	/* "start-end perms offset MAJ:MIN inode   path" */
@@ -574,8 +577,7 @@ static void scan_tasks(const struct scan *s, pid_t pid, const char *pdir,
 	snprintf(dir, sizeof(dir), "%s/task", pdir);
 	dp = opendir(dir);
 	if (!dp) {
-		if (errno == EACCES || errno == EPERM)
-			h->denied = true;
+		denied_if(h, errno);
 		return;
 	}
 	while ((d = readdir(dp))) {
