@@ -161,7 +161,28 @@ $code
 	fi
 }
 
-# as_nobody CMD...: runs CMD as uid and gid 65534 without groups.
+# as_nobody CMD...: runs CMD as uid and gid 65534 without groups.  The
+# build directory may lie under one only root can enter (a checkout in a
+# mktemp -d directory): then $CTL runs as a copy in $T, with the library
+# it was built with.
 as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	if [ "$1" = "$CTL" ] && [ -n "$nobody_ctl" ]; then
+		shift
+		set -- "$nobody_ctl" "$@"
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env ${nobody_libs:+LD_LIBRARY_PATH="$nobody_libs"} "$@"
 }
+nobody_ctl=
+nobody_libs=
+if command -v setpriv >/dev/null &&
+	! setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$CTL" --version >/dev/null 2>&1; then
+	mkdir -m 0755 "$T/nobody"
+	cp "$(command -v "$CTL")" "$T/nobody/rdmafsctl"
+	lib=$(ldd "$(command -v "$CTL")" | awk '$1 ~ /^librdmafs/ { print $3 }')
+	[ -z "$lib" ] || cp "$lib" "$T/nobody/"
+	chmod -R a+rX "$T/nobody"
+	nobody_ctl=$T/nobody/rdmafsctl
+	nobody_libs=$T/nobody
+fi
